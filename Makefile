@@ -1,0 +1,48 @@
+# Thin entry points: each target calls one tool. `make run` and `make test` need nothing
+# but Python 3.11+, make and git: the first call bootstraps uv and the locked environment.
+SHELL := /bin/bash
+PYTHON ?= python3
+TOOLS := .tools
+UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
+VENV_STAMP := .venv/.synced
+RUN := $(UV) run --frozen --no-sync
+
+.PHONY: run test lint format docs bench refresh contract clean setup
+
+setup: $(VENV_STAMP)
+
+$(TOOLS)/bin/uv:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check "uv==0.13.9"
+
+$(VENV_STAMP): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen
+	touch $@
+
+## run: load the landing files and build the warehouse on DuckDB (warehouse/crm.duckdb)
+run: $(VENV_STAMP)
+	$(RUN) python -m scripts.run_pipeline
+
+## test: lint, Python tests, and dbt build on DuckDB, PostgreSQL and Spark
+test: $(VENV_STAMP) lint
+	$(RUN) pytest
+
+lint: $(VENV_STAMP)
+	$(RUN) ruff check scripts tests
+	$(RUN) ruff format --check scripts tests
+	$(RUN) python -m scripts.contract_to_sources --check
+	$(RUN) sqlfluff lint models macros tests/dbt
+
+format: $(VENV_STAMP)
+	$(RUN) ruff format scripts tests
+	$(RUN) ruff check --fix scripts tests
+	$(RUN) sqlfluff fix models
+
+docs: $(VENV_STAMP)
+	$(RUN) dbt docs generate
+
+contract: $(VENV_STAMP)
+	$(RUN) python -m scripts.contract_to_sources
+
+clean:
+	rm -rf warehouse target logs .venv $(TOOLS)

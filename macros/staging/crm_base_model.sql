@@ -1,0 +1,203 @@
+{#- Type and check every raw row of one CRM entity against the extract contract.
+
+    The contract (docs/extract_contract.yml) reaches dbt as column meta in
+    _crm__sources.yml: type, required, allowed, min, max, allow_future. Each rule is
+    written once here and applies to every entity.
+
+    Output: one row per raw row, with typed columns, the load lineage, `_raw_values` (the
+    text as it arrived, for the rejects model), `_reject_reasons` (null when the row is good;
+    otherwise every broken rule, comma separated) and `_version_rank` (1 = the latest good
+    version of its key; good rows with a higher rank are superseded versions).
+
+    parents: {column: relation} whose key must exist for the row to be kept; a reference
+    that points nowhere rejects the row as orphan_<column>. -#}
+{% macro crm_base_model(source_relation, entity, parents={}) %}
+{%- set node = crm_source_node(entity) -%}
+{%- set columns = crm_contract_columns(node) -%}
+{%- set key = node.config.meta.get('key') or node.meta.get('key') -%}
+{%- set version_column = node.config.meta.get('version_column') or node.meta.get('version_column') -%}
+
+with source as (
+
+    select * from {{ source_relation }}
+
+),
+
+typed as (
+
+    select
+        {%- for column in columns %}
+        {{ crm_typed_value(column) }} as {{ column.name }},
+        {%- endfor %}
+        _source_file,
+        _source_row_number,
+        _load_id,
+        _loaded_at,
+        {{ crm_raw_values_text(columns) }} as _raw_values,
+        {{ crm_reason_list(columns) }} as _type_reasons
+    from source
+
+),
+
+checked as (
+
+    select
+        typed.*,
+        nullif(concat_ws(', ',
+            _type_reasons
+            {%- for column_name, parent in parents.items() %},
+            case
+                when typed.{{ column_name }} is not null
+                    and parent_{{ loop.index }}.parent_key is null
+                    then 'orphan_{{ column_name }}'
+            end
+            {%- endfor %}
+        ), '') as _reject_reasons
+    from typed
+    {%- for column_name, parent in parents.items() %}
+    {%- set parent_key = crm_reference_key(columns, column_name) %}
+    left join (
+        select {{ parent_key }} as parent_key from {{ parent }}
+    ) as parent_{{ loop.index }}
+        on typed.{{ column_name }} = parent_{{ loop.index }}.parent_key
+    {%- endfor %}
+
+)
+
+select
+    checked.*,
+    row_number() over (
+        partition by {{ key | join(', ') }}
+        order by
+            case when _reject_reasons is null then 0 else 1 end,
+            {% if version_column %}{{ version_column }} desc nulls last,{% endif %}
+            _loaded_at desc,
+            _source_file desc,
+            _source_row_number desc
+    ) as _version_rank
+from checked
+{% endmacro %}
+
+
+{#- The source node of crm.<entity> from the dbt graph. -#}
+{% macro crm_source_node(entity) %}
+    {%- for node in graph.sources.values() if node.source_name == 'crm' and node.name == entity -%}
+        {{ return(node) }}
+    {%- endfor -%}
+    {%- if execute -%}
+        {{ exceptions.raise_compiler_error("crm_base_model: no source crm." ~ entity ~ " in _crm__sources.yml") }}
+    {%- endif -%}
+    {{ return({'config': {'meta': {'key': ['1']}}, 'meta': {}, 'columns': {}}) }}
+{% endmacro %}
+
+
+{#- Contract columns of a source node as dicts {name, type, required, allowed, min, max, ...}. -#}
+{% macro crm_contract_columns(node) %}
+    {%- set result = [] -%}
+    {%- for name, column in node.columns.items() if not name.startswith('_') -%}
+        {%- set meta = column.config.meta if column.config and column.config.meta else column.meta -%}
+        {%- do result.append({
+            'name': name,
+            'type': meta.get('type', 'string'),
+            'required': meta.get('required', false),
+            'allowed': meta.get('allowed', []),
+            'min': meta.get('min'),
+            'max': meta.get('max'),
+            'references': meta.get('references'),
+            'allow_future': meta.get('allow_future', false),
+        }) -%}
+    {%- endfor -%}
+    {{ return(result) }}
+{% endmacro %}
+
+
+{% macro crm_reference_key(columns, column_name) %}
+    {%- for column in columns if column.name == column_name -%}
+        {{ return(column.references.split('.')[1]) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error("crm_base_model: " ~ column_name ~ " has no `references` in the contract") }}
+{% endmacro %}
+
+
+{#- Raw text with blanks treated as missing. -#}
+{% macro crm_clean_text(expr) -%}
+    nullif(trim({{ expr }}), '')
+{%- endmacro %}
+
+
+{% macro crm_typed_value(column) -%}
+    {%- set clean = crm_clean_text(column.name) -%}
+    {%- if column.type == 'boolean' -%}
+        {{ crm_parse_boolean(clean) }}
+    {%- elif column.type == 'string' and column.allowed -%}
+        lower({{ clean }})
+    {%- elif column.type == 'string' -%}
+        {{ clean }}
+    {%- else -%}
+        {{ crm_try_cast(clean, column.type) }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro crm_parse_boolean(expr) -%}
+    case
+        when lower({{ expr }}) in ('true', 't', '1', 'yes', 'y') then true
+        when lower({{ expr }}) in ('false', 'f', '0', 'no', 'n') then false
+    end
+{%- endmacro %}
+
+
+{#- Every contract rule a row breaks, comma separated (empty when none). -#}
+{% macro crm_reason_list(columns) -%}
+    concat_ws(', '
+    {%- for column in columns -%}
+        {%- set clean = crm_clean_text(column.name) -%}
+        {%- set typed = crm_typed_value(column) -%}
+        {%- if column.required %},
+        case when {{ clean }} is null then 'missing_{{ column.name }}' end
+        {%- endif -%}
+        {%- if column.type != 'string' %},
+        case when {{ clean }} is not null and {{ typed }} is null then 'invalid_{{ column.name }}' end
+        {%- endif -%}
+        {%- if column.allowed %},
+        case
+            when {{ clean }} is not null
+                and lower({{ clean }}) not in ('{{ column.allowed | join("', '") }}')
+                then 'invalid_{{ column.name }}'
+        end
+        {%- endif -%}
+        {%- if column.min is not none %},
+        case
+            when {{ typed }} < {{ column.min }}
+                then '{{ "negative_" if column.min == 0 else "out_of_range_" }}{{ column.name }}'
+        end
+        {%- endif -%}
+        {%- if column.max is not none %},
+        case when {{ typed }} > {{ column.max }} then 'out_of_range_{{ column.name }}' end
+        {%- endif -%}
+        {%- if column.type in ('date', 'timestamp') and not column.allow_future %},
+        case
+            when {{ typed }} > {{ 'cast(_loaded_at as date)' if column.type == 'date' else '_loaded_at' }}
+                then 'future_{{ column.name }}'
+        end
+        {%- endif -%}
+    {%- endfor %}
+    )
+{%- endmacro %}
+
+
+{#- The raw row as readable text (column=value | ...), kept with each reject. -#}
+{% macro crm_raw_values_text(columns) -%}
+    concat_ws(' | '
+    {%- for column in columns %},
+        concat('{{ column.name }}=', coalesce({{ column.name }}, ''))
+    {%- endfor %}
+    )
+{%- endmacro %}
+
+
+{#- The rows a staging model keeps: the latest good version of each key. -#}
+{% macro crm_latest_good_rows(base_relation) -%}
+    select * from {{ base_relation }}
+    where _reject_reasons is null and _version_rank = 1
+{%- endmacro %}

@@ -1,0 +1,1 @@
+{{ crm_base_model(source('crm', 'products'), 'products') }}

@@ -1,0 +1,45 @@
+"""The main job: load new landing files, then build and test the warehouse with dbt.
+
+`make run` calls this on the embedded DuckDB default. DBT_TARGET selects another engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+from scripts.contract import PROJECT_DIR
+from scripts.load_landing import DEFAULT_LANDING_DIR, env_path, load_landing, print_summary
+
+
+def run_dbt(args: list[str], target: str) -> None:
+    command = ["dbt", *args, "--target", target, "--project-dir", str(PROJECT_DIR)]
+    command += ["--profiles-dir", str(PROJECT_DIR)]
+    print("$ " + " ".join(command), flush=True)
+    completed = subprocess.run(command, cwd=PROJECT_DIR)
+    if completed.returncode != 0:
+        raise SystemExit(f"dbt {args[0]} failed on {target} (exit {completed.returncode})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--target", default=os.environ.get("DBT_TARGET", "duckdb"))
+    parser.add_argument(
+        "--landing", default=env_path("CRM_LANDING_DIR", DEFAULT_LANDING_DIR), type=str
+    )
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    from pathlib import Path
+
+    outcomes = load_landing(Path(args.landing), args.target)
+    print_summary(outcomes)
+    run_dbt(["build"], args.target)
+    print(f"done in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
