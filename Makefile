@@ -31,7 +31,7 @@ lint: $(VENV_STAMP)
 	$(RUN) ruff check scripts tests
 	$(RUN) ruff format --check scripts tests
 	$(RUN) python -m scripts.contract_to_sources --check
-	$(RUN) sqlfluff lint models macros tests/dbt
+	$(RUN) sqlfluff lint --processes 2 models tests/dbt
 
 format: $(VENV_STAMP)
 	$(RUN) ruff format scripts tests

@@ -34,6 +34,9 @@ from scripts.contract import LOAD_METADATA_COLUMNS, PROJECT_DIR, EntitySpec, loa
 DEFAULT_LANDING_DIR = PROJECT_DIR / "data" / "sample" / "landing"
 SUPPORTED_SUFFIXES = (".csv", ".parquet")
 MANIFEST_TABLE = "load_manifest"
+# Spark needs a schema even for an entity with no files yet; file names starting with "_"
+# are invisible to Spark, so the placeholder is an ordinary name.
+EMPTY_SCHEMA_FILE = "0-empty-schema.parquet"
 MANIFEST_COLUMNS = (
     "load_id",
     "entity",
@@ -393,22 +396,28 @@ class SparkTarget:
                     f"cast(null as {t.replace('text', 'varchar')}) as {quote_ident(c)}"
                     for c, t in raw_column_types(entity)
                 )
-                self._write_parquet(f"select {cols} where false", folder / "_empty.parquet")
+                self._write_parquet(f"select {cols} where false", folder / EMPTY_SCHEMA_FILE)
         folder = self.raw_dir / MANIFEST_TABLE
         if not any(folder.glob("*.parquet")):
             cols = ", ".join(
                 f"cast(null as {t.replace('text', 'varchar')}) as {quote_ident(c)}"
                 for c, t in MANIFEST_TYPES
             )
-            self._write_parquet(f"select {cols} where false", folder / "_empty.parquet")
+            self._write_parquet(f"select {cols} where false", folder / EMPTY_SCHEMA_FILE)
 
     def _write_parquet(self, select_sql: str, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".parquet.partial")
+        partial = self._partial_path(target)
         self.reader_con.execute(
             f"copy ({select_sql}) to {quote_literal(str(partial))} (format parquet)"
         )
         partial.replace(target)  # atomic: Spark never sees a half-written file
+
+    def _partial_path(self, target: Path) -> Path:
+        # Spark skips paths starting with "_": a crash mid-write never leaves a file it reads.
+        folder = self.raw_dir / "_partial"
+        folder.mkdir(exist_ok=True)
+        return folder / f"{target.parent.name}__{target.name}"
 
     def manifest(self) -> set[tuple[str, str]]:
         pattern = str(self.raw_dir / MANIFEST_TABLE / "*.parquet")
@@ -430,7 +439,7 @@ class SparkTarget:
             for c, t in MANIFEST_TYPES
         )
         target = self.raw_dir / MANIFEST_TABLE / name
-        partial = target.with_suffix(".parquet.partial")
+        partial = self._partial_path(target)
         self.reader_con.execute(
             f"copy (select {values}) to {quote_literal(str(partial))} (format parquet)",
             [manifest_row[c] for c in MANIFEST_COLUMNS],

@@ -10,16 +10,30 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from scripts.contract import PROJECT_DIR
 from scripts.load_landing import DEFAULT_LANDING_DIR, env_path, load_landing, print_summary
+
+
+def engine_environment() -> dict[str, str]:
+    """The environment dbt runs with: Spark's folders made absolute, as its DDL needs."""
+    env = dict(os.environ)
+    warehouse = PROJECT_DIR / "warehouse"
+    for name, default in (
+        ("CRM_SPARK_RAW_DIR", warehouse / "spark_raw"),
+        ("CRM_SPARK_WAREHOUSE_DIR", warehouse / "spark"),
+    ):
+        env[name] = str(Path(env.get(name) or default).resolve())
+    env.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    return env
 
 
 def run_dbt(args: list[str], target: str) -> None:
     command = ["dbt", *args, "--target", target, "--project-dir", str(PROJECT_DIR)]
     command += ["--profiles-dir", str(PROJECT_DIR)]
     print("$ " + " ".join(command), flush=True)
-    completed = subprocess.run(command, cwd=PROJECT_DIR)
+    completed = subprocess.run(command, cwd=PROJECT_DIR, env=engine_environment())
     if completed.returncode != 0:
         raise SystemExit(f"dbt {args[0]} failed on {target} (exit {completed.returncode})")
 
@@ -32,8 +46,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     started = time.monotonic()
-    from pathlib import Path
-
     outcomes = load_landing(Path(args.landing), args.target)
     print_summary(outcomes)
     run_dbt(["build"], args.target)

@@ -37,17 +37,17 @@
 
 {% macro spark__crm_create_engine_helpers() %}
     {#- Spark reads the loader's Parquet folders as the raw tables. -#}
-    {%- set raw_dir = env_var('CRM_SPARK_RAW_DIR', 'warehouse/spark_raw') -%}
+    {%- set raw_dir = env_var('CRM_SPARK_RAW_DIR', '') -%}
+    {%- if execute and not raw_dir.startswith('/') -%}
+        {{ exceptions.raise_compiler_error("Set CRM_SPARK_RAW_DIR to the absolute folder the loader wrote (scripts/run_pipeline.py sets it for you).") }}
+    {%- endif -%}
     {%- set raw_schema = var('crm_raw_schema', 'raw') -%}
     {%- set statements = ["create schema if not exists " ~ raw_schema] -%}
-    {%- for node in graph.sources.values() if node.source_name == 'crm' -%}
-        {%- do statements.append("create table if not exists " ~ raw_schema ~ "." ~ node.name
-            ~ " using parquet location '" ~ modules.os.path.abspath(raw_dir ~ "/" ~ node.name) ~ "'") -%}
-        {%- do statements.append("refresh table " ~ raw_schema ~ "." ~ node.name) -%}
+    {%- for table in crm_entities().keys() | list + ['load_manifest'] -%}
+        {%- do statements.append("create table if not exists " ~ raw_schema ~ "." ~ table
+            ~ " using parquet location '" ~ raw_dir ~ "/" ~ table ~ "'") -%}
+        {%- do statements.append("refresh table " ~ raw_schema ~ "." ~ table) -%}
     {%- endfor -%}
-    {%- do statements.append("create table if not exists " ~ raw_schema ~ ".load_manifest using parquet location '"
-        ~ modules.os.path.abspath(raw_dir ~ "/load_manifest") ~ "'") -%}
-    {%- do statements.append("refresh table " ~ raw_schema ~ ".load_manifest") -%}
     {%- if execute -%}
         {%- for statement in statements -%}
             {%- do run_query(statement) -%}

@@ -23,10 +23,12 @@ with
 {% endfor %}
 
 all_counts as (
-{% for entity in crm_entities() %}
+
+    {% for entity in crm_entities() %}
     select * from {{ entity }}_counts
     {% if not loop.last %}union all{% endif %}
-{% endfor %}
+    {% endfor %}
+
 )
 
 select

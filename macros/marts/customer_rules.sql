@@ -1,0 +1,53 @@
+{#- Business rules shared by several models: each lives here once. -#}
+
+{#- True when an order status counts as a purchase (var paid_order_statuses). -#}
+{% macro crm_is_paid_status(status_expr) -%}
+    {{ status_expr }} in ('{{ var("paid_order_statuses") | join("', '") }}')
+{%- endmacro %}
+
+{#- NPS class of a 0-10 score: promoter 9-10, passive 7-8, detractor 0-6 (doc 003). -#}
+{% macro crm_nps_class(score_expr) -%}
+    case
+        when {{ score_expr }} >= 9 then 'promoter'
+        when {{ score_expr }} >= 7 then 'passive'
+        when {{ score_expr }} >= 0 then 'detractor'
+    end
+{%- endmacro %}
+
+{#- Net Promoter Score of the rows in the current group:
+    100 x (promoters - detractors) / respondents; null without respondents. -#}
+{% macro crm_net_promoter_score(score_expr) -%}
+    100.0 * (
+        sum(case when {{ score_expr }} >= 9 then 1 else 0 end)
+        - sum(case when {{ score_expr }} <= 6 then 1 else 0 end)
+    ) / nullif(count({{ score_expr }}), 0)
+{%- endmacro %}
+
+{#- A ratio that is null, not an error, when the denominator is zero. -#}
+{% macro crm_safe_divide(numerator, denominator) -%}
+    cast({{ numerator }} as {{ dbt.type_float() }}) / nullif({{ denominator }}, 0)
+{%- endmacro %}
+
+{#- True when a timestamp falls outside business hours (vars business_hours_start/end) or at the weekend. -#}
+{% macro crm_is_outside_business_hours(ts_expr) -%}
+    (
+        extract(hour from {{ ts_expr }}) < {{ var('business_hours_start') }}
+        or extract(hour from {{ ts_expr }}) >= {{ var('business_hours_end') }}
+        or {{ crm_iso_day_of_week(ts_expr) }} >= 6
+    )
+{%- endmacro %}
+
+{#- Age band label at the evaluation date from var age_band_lower_bounds. -#}
+{% macro crm_age_band(birth_date_expr, as_of_expr) -%}
+    {%- set bounds = var('age_band_lower_bounds') -%}
+    {%- set age = "floor(" ~ crm_days_between(birth_date_expr, as_of_expr) ~ " / 365.25)" -%}
+    case
+        when {{ birth_date_expr }} is null then null
+        {%- for lower in bounds | reverse %}
+        {%- set position = bounds | length - loop.index %}
+        when {{ age }} >= {{ lower }} then
+            '{{ lower }}{{ "-" ~ (bounds[position + 1] - 1) if position + 1 < bounds | length else "+" }}'
+        {%- endfor %}
+        else 'under_{{ bounds[0] }}'
+    end
+{%- endmacro %}

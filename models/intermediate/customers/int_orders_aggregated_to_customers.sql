@@ -1,0 +1,116 @@
+{#- Buying facts per buyer (the contact who paid), up to the evaluation date. -#}
+with orders as (
+
+    select * from {{ ref('int_orders_enriched') }}
+
+),
+
+as_of as (
+
+    select as_of_date from {{ ref('int_as_of_date') }}
+
+),
+
+purchase_days as (
+
+    select distinct
+        contact_id,
+        ordered_on
+    from orders
+    where is_paid
+
+),
+
+purchase_gaps as (
+
+    select
+        contact_id,
+        {{ crm_days_between(
+            'lag(ordered_on) over (partition by contact_id order by ordered_on)',
+            'ordered_on'
+        ) }} as days_since_previous_purchase
+    from purchase_days
+
+),
+
+gaps_per_customer as (
+
+    select
+        contact_id,
+        count(days_since_previous_purchase) as purchase_gaps,
+        avg(days_since_previous_purchase) as mean_days_between_purchases,
+        stddev_samp(days_since_previous_purchase) as stddev_days_between_purchases
+    from purchase_gaps
+    group by contact_id
+
+),
+
+orders_per_customer as (
+
+    select
+        orders.contact_id,
+        min(case when orders.is_paid then orders.ordered_on end) as first_order_date,
+        max(case when orders.is_paid then orders.ordered_on end) as last_order_date,
+        sum(case when orders.is_paid then 1 else 0 end) as paid_orders,
+        count(distinct case when orders.is_paid then orders.ordered_on end) as distinct_purchase_days,
+        sum(
+            case
+                when orders.is_paid
+                    and orders.ordered_on > {{ dbt.dateadd('day', -365, 'as_of.as_of_date') }}
+                    then 1
+                else 0
+            end
+        ) as paid_orders_last_12_months,
+        sum(case when orders.is_paid then orders.units else 0 end) as units,
+        sum(case when orders.is_paid then orders.premium_units else 0 end) as premium_units,
+        sum(case when orders.is_paid and orders.is_discounted then 1 else 0 end) as discounted_orders,
+        sum(case when orders.is_paid and orders.order_lines = 1 then 1 else 0 end) as single_item_orders,
+        sum(case when orders.is_paid and orders.is_gift then 1 else 0 end) as gift_orders_bought,
+        sum(case when orders.is_cancelled then 1 else 0 end) as cancelled_orders,
+        sum(case when orders.is_returned then 1 else 0 end) as returned_orders,
+        sum(orders.gross_revenue) as gross_revenue,
+        sum(orders.discounts) as discounts,
+        sum(orders.refunds) as refunds,
+        sum(orders.net_revenue) as net_revenue,
+        sum(orders.cost_of_goods) as cost_of_goods,
+        sum(case when orders.is_paid then orders.gross_amount - orders.discount_amount else 0 end)
+            as paid_order_value
+    from orders
+    cross join as_of
+    group by orders.contact_id
+
+)
+
+select
+    orders_per_customer.contact_id,
+    orders_per_customer.first_order_date,
+    orders_per_customer.last_order_date,
+    orders_per_customer.paid_orders,
+    orders_per_customer.distinct_purchase_days,
+    orders_per_customer.paid_orders_last_12_months,
+    orders_per_customer.units,
+    orders_per_customer.premium_units,
+    orders_per_customer.discounted_orders,
+    orders_per_customer.single_item_orders,
+    orders_per_customer.gift_orders_bought,
+    orders_per_customer.cancelled_orders,
+    orders_per_customer.returned_orders,
+    orders_per_customer.gross_revenue,
+    orders_per_customer.discounts,
+    orders_per_customer.refunds,
+    orders_per_customer.net_revenue,
+    orders_per_customer.cost_of_goods,
+    orders_per_customer.net_revenue - orders_per_customer.cost_of_goods as gross_margin,
+    {{ crm_safe_divide('orders_per_customer.paid_order_value', 'orders_per_customer.paid_orders') }}
+        as average_order_value,
+    {{ crm_safe_divide('orders_per_customer.discounted_orders', 'orders_per_customer.paid_orders') }}
+        as discounted_order_share,
+    coalesce(gaps_per_customer.purchase_gaps, 0) as purchase_gaps,
+    gaps_per_customer.mean_days_between_purchases,
+    {{ crm_safe_divide(
+        'gaps_per_customer.stddev_days_between_purchases',
+        'gaps_per_customer.mean_days_between_purchases'
+    ) }} as purchase_gap_cv
+from orders_per_customer
+left join gaps_per_customer
+    on orders_per_customer.contact_id = gaps_per_customer.contact_id

@@ -1,0 +1,95 @@
+{#- One row per order placed up to the evaluation date, with its lines summed and every
+    amount in the reporting currency. The only place revenue, refunds and cost of goods are
+    defined. -#}
+with orders as (
+
+    select * from {{ ref('stg_crm__orders') }}
+
+),
+
+as_of as (
+
+    select as_of_date from {{ ref('int_as_of_date') }}
+
+),
+
+order_lines as (
+
+    select * from {{ ref('stg_crm__order_lines') }}
+
+),
+
+products as (
+
+    select * from {{ ref('stg_crm__products') }}
+
+),
+
+rates as (
+
+    select * from {{ ref('currency_rates') }}
+
+),
+
+lines_per_order as (
+
+    select
+        order_lines.order_id,
+        count(*) as order_lines,
+        sum(order_lines.quantity) as units,
+        sum(case when products.is_premium then order_lines.quantity else 0 end) as premium_units,
+        sum(order_lines.gross_amount) as gross_amount,
+        sum(order_lines.discount_amount) as discount_amount,
+        sum(order_lines.net_amount) as net_amount,
+        sum(order_lines.quantity * products.unit_cost) as cost_of_goods
+    from order_lines
+    inner join products
+        on order_lines.product_id = products.product_id
+    group by order_lines.order_id
+
+),
+
+classified as (
+
+    select
+        orders.order_id,
+        orders.contact_id,
+        orders.consumer_contact_id,
+        orders.is_gift,
+        orders.ordered_at,
+        orders.ordered_on,
+        orders.channel,
+        orders.status,
+        orders.promo_code,
+        orders.currency,
+        {{ crm_is_paid_status('orders.status') }} as is_paid,
+        orders.status = 'cancelled' as is_cancelled,
+        orders.status = 'returned' as is_returned,
+        orders.has_promo_code or coalesce(lines_per_order.discount_amount, 0) > 0 as is_discounted,
+        coalesce(lines_per_order.order_lines, 0) as order_lines,
+        coalesce(lines_per_order.units, 0) as units,
+        coalesce(lines_per_order.premium_units, 0) as premium_units,
+        coalesce(lines_per_order.gross_amount, 0) * rates.rate_to_reporting_currency as gross_amount,
+        coalesce(lines_per_order.discount_amount, 0) * rates.rate_to_reporting_currency as discount_amount,
+        coalesce(lines_per_order.net_amount, 0) * rates.rate_to_reporting_currency as net_amount,
+        coalesce(lines_per_order.cost_of_goods, 0) as cost_of_goods_sold
+    from orders
+    cross join as_of
+    left join lines_per_order
+        on orders.order_id = lines_per_order.order_id
+    left join rates
+        on orders.currency = rates.currency
+    where orders.ordered_on <= as_of.as_of_date
+
+)
+
+select
+    *,
+    -- Value counts only on paid orders; a returned order is refunded in full and its goods
+    -- go back to stock, so it carries a refund and no cost of goods.
+    case when is_paid then gross_amount else 0 end as gross_revenue,
+    case when is_paid then discount_amount else 0 end as discounts,
+    case when is_returned then net_amount else 0 end as refunds,
+    case when is_paid and not is_returned then net_amount else 0 end as net_revenue,
+    case when is_paid and not is_returned then cost_of_goods_sold else 0 end as cost_of_goods
+from classified

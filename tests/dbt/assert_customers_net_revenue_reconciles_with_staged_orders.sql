@@ -1,0 +1,37 @@
+-- The net revenue of all contacts equals the net revenue of the staged orders, recomputed
+-- here straight from staging: paid, not returned orders up to the evaluation date, line
+-- net amounts converted to the reporting currency. Orders of contacts created after the
+-- evaluation date cannot exist (they would have no buyer), so the totals must agree.
+with as_of as (
+
+    select as_of_date from {{ ref('int_as_of_date') }}
+
+),
+
+staged_order_revenue as (
+
+    select sum(order_lines.net_amount * rates.rate_to_reporting_currency) as net_revenue
+    from {{ ref('stg_crm__orders') }} as orders
+    inner join {{ ref('stg_crm__order_lines') }} as order_lines
+        on orders.order_id = order_lines.order_id
+    inner join {{ ref('currency_rates') }} as rates
+        on orders.currency = rates.currency
+    cross join as_of
+    where
+        orders.status in ('{{ var("paid_order_statuses") | reject("equalto", "returned") | join("', '") }}')
+        and orders.ordered_on <= as_of.as_of_date
+
+),
+
+mart_revenue as (
+
+    select sum(net_revenue) as net_revenue from {{ ref('customers') }}
+
+)
+
+select
+    staged_order_revenue.net_revenue as staged_net_revenue,
+    mart_revenue.net_revenue as mart_net_revenue
+from staged_order_revenue
+cross join mart_revenue
+where abs(coalesce(staged_order_revenue.net_revenue, 0) - coalesce(mart_revenue.net_revenue, 0)) > 0.01
