@@ -21,6 +21,6 @@ select
     {% if as_of -%}
         cast('{{ as_of }}' as date)
     {%- else -%}
-        max(event_date)
+    max(event_date)
     {%- endif %} as as_of_date
 from events

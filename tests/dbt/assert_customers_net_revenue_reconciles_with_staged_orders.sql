@@ -18,7 +18,8 @@ staged_order_revenue as (
         on orders.currency = rates.currency
     cross join as_of
     where
-        orders.status in ('{{ var("paid_order_statuses") | reject("equalto", "returned") | join("', '") }}')
+        {{ crm_is_paid_status('orders.status') }}
+        and orders.status <> 'returned'
         and orders.ordered_on <= as_of.as_of_date
 
 ),

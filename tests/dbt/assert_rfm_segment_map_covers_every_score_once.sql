@@ -2,7 +2,15 @@
 -- segment: returns the combinations that are missing or mapped more than once.
 with scores as (
 
-    select 1 as score union all select 2 union all select 3 union all select 4 union all select 5
+    select 1 as score
+    union all
+    select 2
+    union all
+    select 3
+    union all
+    select 4
+    union all
+    select 5
 
 ),
 

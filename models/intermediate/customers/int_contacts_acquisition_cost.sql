@@ -2,7 +2,9 @@
     equally over every contact that campaign acquired. -#}
 with contacts as (
 
-    select contacts.contact_id, contacts.acquisition_campaign_id
+    select
+        contacts.contact_id,
+        contacts.acquisition_campaign_id
     from {{ ref('stg_crm__contacts') }} as contacts
     cross join {{ ref('int_as_of_date') }} as as_of
     where cast(contacts.created_at as date) <= as_of.as_of_date

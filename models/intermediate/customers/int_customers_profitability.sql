@@ -4,7 +4,9 @@
     customers are kept out of customer KPIs. -#}
 with contacts as (
 
-    select contacts.contact_id, contacts.is_internal
+    select
+        contacts.contact_id,
+        contacts.is_internal
     from {{ ref('stg_crm__contacts') }} as contacts
     cross join {{ ref('int_as_of_date') }} as as_of
     where cast(contacts.created_at as date) <= as_of.as_of_date
@@ -19,19 +21,28 @@ buying as (
 
 service as (
 
-    select contact_id, support_cost from {{ ref('int_tickets_aggregated_to_customers') }}
+    select
+        contact_id,
+        support_cost
+    from {{ ref('int_tickets_aggregated_to_customers') }}
 
 ),
 
 paying as (
 
-    select contact_id, late_invoices from {{ ref('int_invoices_aggregated_to_customers') }}
+    select
+        contact_id,
+        late_invoices
+    from {{ ref('int_invoices_aggregated_to_customers') }}
 
 ),
 
 acquisition as (
 
-    select contact_id, acquisition_cost from {{ ref('int_contacts_acquisition_cost') }}
+    select
+        contact_id,
+        acquisition_cost
+    from {{ ref('int_contacts_acquisition_cost') }}
 
 ),
 
@@ -87,9 +98,9 @@ whale_curve as (
 
     select
         contact_id,
-        row_number() over (order by profit desc, contact_id) as profit_rank,
+        row_number() over (order by profit desc, contact_id asc) as profit_rank,
         sum(profit) over (
-            order by profit desc, contact_id rows between unbounded preceding and current row
+            order by profit desc, contact_id asc rows between unbounded preceding and current row
         ) as cumulative_profit,
         sum(profit) over () as total_profit
     from profit

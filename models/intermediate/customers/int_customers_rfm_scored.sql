@@ -23,9 +23,9 @@ scored as (
         recency_days,
         frequency,
         monetary,
-        ntile(5) over (order by recency_days desc, contact_id) as recency_score,
-        ntile(5) over (order by frequency, contact_id) as frequency_score,
-        ntile(5) over (order by monetary, contact_id) as monetary_score
+        ntile(5) over (order by recency_days desc, contact_id asc) as recency_score,
+        ntile(5) over (order by frequency asc, contact_id asc) as frequency_score,
+        ntile(5) over (order by monetary asc, contact_id asc) as monetary_score
     from customers
 
 )
@@ -41,6 +41,7 @@ select
     segments.rfm_segment
 from scored
 left join {{ ref('rfm_segment_map') }} as segments
-    on scored.recency_score = segments.recency_score
-    and scored.frequency_score = segments.frequency_score
-    and scored.monetary_score = segments.monetary_score
+    on
+        scored.recency_score = segments.recency_score
+        and scored.frequency_score = segments.frequency_score
+        and scored.monetary_score = segments.monetary_score

@@ -45,4 +45,4 @@ select
 from per_contact
 left join latest_survey
     on per_contact.contact_id = latest_survey.contact_id
-    and latest_survey.recency_rank = 1
+        and latest_survey.recency_rank = 1

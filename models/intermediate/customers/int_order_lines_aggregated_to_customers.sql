@@ -1,7 +1,10 @@
 {#- Product breadth per buyer: how many canonical categories their paid orders span. -#}
 with orders as (
 
-    select order_id, contact_id from {{ ref('int_orders_enriched') }}
+    select
+        order_id,
+        contact_id
+    from {{ ref('int_orders_enriched') }}
     where is_paid
 
 ),

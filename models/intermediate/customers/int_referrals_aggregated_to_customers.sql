@@ -10,7 +10,10 @@ with referrals as (
 
 referred_buying as (
 
-    select contact_id, paid_orders, net_revenue
+    select
+        contact_id,
+        paid_orders,
+        net_revenue
     from {{ ref('int_orders_aggregated_to_customers') }}
 
 )

@@ -19,13 +19,19 @@ as_of as (
 
 first_orders as (
 
-    select contact_id, first_order_date from {{ ref('int_orders_aggregated_to_customers') }}
+    select
+        contact_id,
+        first_order_date
+    from {{ ref('int_orders_aggregated_to_customers') }}
 
 ),
 
 minute_rates as (
 
-    select channel, rate from {{ ref('cost_rates') }}
+    select
+        channel,
+        rate
+    from {{ ref('cost_rates') }}
     where cost_item = 'support_minute'
 
 ),
