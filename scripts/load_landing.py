@@ -16,6 +16,7 @@ DuckDB file, COPY ... FROM STDIN on PostgreSQL, Parquet files under the Spark ra
 from __future__ import annotations
 
 import argparse
+import codecs
 import hashlib
 import os
 import shutil
@@ -29,7 +30,7 @@ from pathlib import Path
 
 import duckdb
 
-from scripts.contract import LOAD_METADATA_COLUMNS, PROJECT_DIR, EntitySpec, load_contract
+from scripts.contract import PROJECT_DIR, EntitySpec, load_contract
 
 DEFAULT_LANDING_DIR = PROJECT_DIR / "data" / "sample" / "landing"
 SUPPORTED_SUFFIXES = (".csv", ".parquet")
@@ -171,7 +172,9 @@ class LandingReader:
                 )
             except duckdb.Error as exc:
                 first_line = str(exc).strip().splitlines()[0]
-                raise FileRefused(f"{display_name}: not a well-formed CSV file ({first_line})") from exc
+                raise FileRefused(
+                    f"{display_name}: not a well-formed CSV file ({first_line})"
+                ) from exc
         columns = [r[0] for r in self.con.execute("describe landing_file").fetchall()]
         renames = {c: c.strip().lower().lstrip("\ufeff") for c in columns}
         if len(set(renames.values())) != len(renames):
@@ -179,7 +182,8 @@ class LandingReader:
         for old, new in renames.items():
             if old != new:
                 self.con.execute(
-                    f"alter table landing_file rename column {quote_ident(old)} to {quote_ident(new)}"
+                    "alter table landing_file rename column "
+                    f"{quote_ident(old)} to {quote_ident(new)}"
                 )
 
     @staticmethod
@@ -187,8 +191,6 @@ class LandingReader:
         decoder_errors = None
         offset = 0
         with path.open("rb") as handle:
-            import codecs
-
             decoder = codecs.getincrementaldecoder("utf-8")()
             for block in iter(lambda: handle.read(1 << 20), b""):
                 try:
@@ -453,7 +455,9 @@ class SparkTarget:
 def open_target(target: str, schema: str):
     """Return (target writer, DuckDB connection to read landing files with)."""
     if target == "duckdb":
-        writer = DuckDBTarget(env_path("CRM_DUCKDB_PATH", PROJECT_DIR / "warehouse/crm.duckdb"), schema)
+        writer = DuckDBTarget(
+            env_path("CRM_DUCKDB_PATH", PROJECT_DIR / "warehouse/crm.duckdb"), schema
+        )
         return writer, writer.con
     reader_con = duckdb.connect(":memory:")
     if target == "postgres":

@@ -40,7 +40,16 @@
 {#- Age band label at the evaluation date from var age_band_lower_bounds. -#}
 {% macro crm_age_band(birth_date_expr, as_of_expr) -%}
     {%- set bounds = var('age_band_lower_bounds') -%}
-    {%- set age = "floor(" ~ crm_days_between(birth_date_expr, as_of_expr) ~ " / 365.25)" -%}
+    {#- whole years: the year difference, less one while this year's birthday is still ahead -#}
+    {%- set age -%}
+        (extract(year from {{ as_of_expr }}) - extract(year from {{ birth_date_expr }})
+        - case
+            when extract(month from {{ as_of_expr }}) * 100 + extract(day from {{ as_of_expr }})
+                < extract(month from {{ birth_date_expr }}) * 100 + extract(day from {{ birth_date_expr }})
+                then 1
+            else 0
+        end)
+    {%- endset -%}
     case
         when {{ birth_date_expr }} is null then null
         {%- for lower in bounds | reverse %}

@@ -6,6 +6,7 @@ An engine that cannot be started is skipped locally; with CRM_REQUIRE_ALL_ENGINE
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -73,32 +74,36 @@ class Warehouse:
                     return [tuple(r) for r in cur.fetchall()]
             finally:
                 con.close()
-        return [tuple(r) for r in self.spark_session().sql(sql).collect()]
+        return self._spark_query(sql)
 
-    def spark_session(self):
+    def _spark_query(self, sql: str) -> list[tuple]:
         if self._spark is None:
-            from pyspark.sql import SparkSession
-
-            warehouse_dir = self.env["CRM_SPARK_WAREHOUSE_DIR"]
-            self._spark = (
-                SparkSession.builder.master("local[1]")
-                .config("spark.ui.enabled", "false")
-                .config("spark.sql.warehouse.dir", warehouse_dir)
-                .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse_dir}")
-                .config(
-                    "spark.hadoop.javax.jdo.option.ConnectionURL",
-                    f"jdbc:derby:;databaseName={warehouse_dir}/metastore_db;create=true",
-                )
-                .config("spark.driver.host", "127.0.0.1")
-                .config("spark.driver.bindAddress", "127.0.0.1")
-                .enableHiveSupport()
-                .getOrCreate()
+            self._spark = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(Path(__file__).with_name("spark_query_server.py")),
+                    self.env["CRM_SPARK_WAREHOUSE_DIR"],
+                ],
+                cwd=self.workdir,
+                env=self.env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
             )
-        return self._spark
+            ready = self._spark.stdout.readline()
+            if not ready:
+                pytest.fail("the Spark query process did not start")
+        self._spark.stdin.write(json.dumps({"sql": sql}) + "\n")
+        self._spark.stdin.flush()
+        answer = json.loads(self._spark.stdout.readline())
+        if "error" in answer:
+            raise RuntimeError(f"{answer['error']}\nquery: {sql}")
+        return [tuple(r) for r in answer["rows"]]
 
     def close(self) -> None:
         if self._spark is not None:
-            self._spark.stop()
+            self._spark.stdin.close()
+            self._spark.wait(timeout=120)
             self._spark = None
 
 
@@ -148,8 +153,6 @@ def spark_env(tmp_path_factory) -> dict[str, str]:
     if ensure.returncode != 0 or not ensure.stdout.strip():
         engine_unavailable(f"no Java runtime for Spark: {ensure.stderr[-2000:]}")
     java_home = ensure.stdout.strip().splitlines()[-1]
-    os.environ["JAVA_HOME"] = java_home  # for the in-process query session too
-    os.environ["SPARK_LOCAL_IP"] = "127.0.0.1"
     workdir = tmp_path_factory.mktemp("spark")
     return {
         "JAVA_HOME": java_home,
@@ -160,33 +163,49 @@ def spark_env(tmp_path_factory) -> dict[str, str]:
     }
 
 
-def build_warehouse(engine: str, workdir: Path, extra_env: dict[str, str]) -> Warehouse:
-    if not SAMPLE_LANDING.is_dir():
-        pytest.fail(f"the shipped sample is missing at {SAMPLE_LANDING}")
+def isolated_engine_env(request, engine: str, workdir: Path) -> dict[str, str]:
+    """Settings giving one build its own warehouse: a new PostgreSQL database, or new Spark
+    folders and metastore, so several builds in one session never share raw tables."""
+    if engine == "postgres":
+        import psycopg2
+
+        env = dict(request.getfixturevalue("postgres_env"))
+        database = f"crm_{workdir.name.lower().replace('-', '_')}"
+        con = psycopg2.connect(
+            host=env["CRM_PG_HOST"],
+            port=int(env["CRM_PG_PORT"]),
+            user=env["CRM_PG_USER"],
+            password=env["CRM_PG_PASSWORD"],
+            dbname=env["CRM_PG_DBNAME"],
+        )
+        con.autocommit = True
+        with con.cursor() as cur:
+            cur.execute(f'create database "{database}"')
+        con.close()
+        env["CRM_PG_DBNAME"] = database
+        return env
+    if engine == "spark":
+        env = dict(request.getfixturevalue("spark_env"))
+        env["CRM_SPARK_WAREHOUSE_DIR"] = str(workdir / "spark_warehouse")
+        env["CRM_SPARK_RAW_DIR"] = str(workdir / "spark_raw")
+        return env
+    return {}
+
+
+def build_warehouse(request, engine: str, workdir: Path, landing: Path) -> Warehouse:
+    if not landing.is_dir():
+        pytest.fail(f"the landing folder is missing at {landing}")
     env = base_env(workdir)
-    env.update(extra_env)
-    warehouse = Warehouse(engine=engine, env=env, workdir=workdir, landing=SAMPLE_LANDING)
+    env.update(isolated_engine_env(request, engine, workdir))
+    warehouse = Warehouse(engine=engine, env=env, workdir=workdir, landing=landing)
     warehouse.run_pipeline()
     return warehouse
 
 
-@pytest.fixture(scope="session")
-def duckdb_warehouse(tmp_path_factory) -> Warehouse:
-    return build_warehouse("duckdb", tmp_path_factory.mktemp("duckdb"), {})
-
-
-@pytest.fixture(scope="session")
-def postgres_warehouse(tmp_path_factory, postgres_env) -> Warehouse:
-    return build_warehouse("postgres", tmp_path_factory.mktemp("pg_build"), postgres_env)
-
-
-@pytest.fixture(scope="session")
-def spark_warehouse(tmp_path_factory, spark_env) -> Warehouse:
-    warehouse = build_warehouse("spark", tmp_path_factory.mktemp("spark_build"), spark_env)
-    yield warehouse
-    warehouse.close()
-
-
 @pytest.fixture(scope="session", params=["duckdb", "postgres", "spark"])
-def warehouse(request) -> Warehouse:
-    return request.getfixturevalue(f"{request.param}_warehouse")
+def warehouse(request, tmp_path_factory) -> Warehouse:
+    """The shipped sample built on each engine."""
+    workdir = tmp_path_factory.mktemp(f"sample_{request.param}")
+    built = build_warehouse(request, request.param, workdir, SAMPLE_LANDING)
+    yield built
+    built.close()

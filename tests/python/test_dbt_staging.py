@@ -51,7 +51,9 @@ def test_staged_keys_match_the_independent_reading(warehouse: Warehouse, referen
         ("nps_responses", "response_id"),
         ("support_tickets", "ticket_id"),
     ]:
-        keys = {r[0] for r in warehouse.query(f"select {key_column} from {staging}.stg_crm__{entity}")}
+        keys = {
+            r[0] for r in warehouse.query(f"select {key_column} from {staging}.stg_crm__{entity}")
+        }
         assert keys == staged_reference[entity], entity
 
 

@@ -11,7 +11,14 @@ import pytest
 
 from scripts.load_landing import load_landing
 
-CONTACT_HEADER = ["contact_id", "first_name", "last_name", "account_type", "created_at", "updated_at"]
+CONTACT_HEADER = [
+    "contact_id",
+    "first_name",
+    "last_name",
+    "account_type",
+    "created_at",
+    "updated_at",
+]
 ORDER_HEADER = [
     "order_id",
     "contact_id",
@@ -38,7 +45,15 @@ def contact_row(contact_id: str, first: str = "Anna", last: str = "Rossi") -> li
 
 
 def order_row(order_id: str, contact_id: str = "C1") -> list[str]:
-    return [order_id, contact_id, "2026-02-01 12:00:00", "web", "paid", "EUR", "2026-02-01 12:00:00"]
+    return [
+        order_id,
+        contact_id,
+        "2026-02-01 12:00:00",
+        "web",
+        "paid",
+        "EUR",
+        "2026-02-01 12:00:00",
+    ]
 
 
 @pytest.fixture
@@ -60,8 +75,14 @@ def outcome_by_file(outcomes):
 
 def test_good_files_load_with_lineage(tmp_path, warehouse):
     landing = tmp_path / "landing"
-    write_csv(landing / "contacts/2026-11-01.csv", CONTACT_HEADER, [contact_row("C1"), contact_row("C2")])
-    write_csv(landing / "orders/2026-11-01.csv", ORDER_HEADER, [order_row("O1"), order_row("O2"), order_row("O3")])
+    write_csv(
+        landing / "contacts/2026-11-01.csv", CONTACT_HEADER, [contact_row("C1"), contact_row("C2")]
+    )
+    write_csv(
+        landing / "orders/2026-11-01.csv",
+        ORDER_HEADER,
+        [order_row("O1"), order_row("O2"), order_row("O3")],
+    )
 
     outcomes = outcome_by_file(load_landing(landing))
 
@@ -76,7 +97,9 @@ def test_good_files_load_with_lineage(tmp_path, warehouse):
         ("O2", "orders/2026-11-01.csv", 2, None),
         ("O3", "orders/2026-11-01.csv", 3, None),
     ]
-    manifest = query(warehouse, "select entity, status, rows_loaded from raw.load_manifest order by 1")
+    manifest = query(
+        warehouse, "select entity, status, rows_loaded from raw.load_manifest order by 1"
+    )
     assert manifest == [("contacts", "loaded", 2), ("orders", "loaded", 3)]
 
 
@@ -99,7 +122,11 @@ def test_rerun_loads_nothing_twice_and_a_new_drop_loads_alone(tmp_path, warehous
 def test_missing_required_column_refuses_the_file_and_the_rest_loads(tmp_path, warehouse):
     landing = tmp_path / "landing"
     header = [c for c in ORDER_HEADER if c != "status"]
-    write_csv(landing / "orders/2026-11-01.csv", header, [["O1", "C1", "2026-02-01", "web", "EUR", "2026-02-01"]])
+    write_csv(
+        landing / "orders/2026-11-01.csv",
+        header,
+        [["O1", "C1", "2026-02-01", "web", "EUR", "2026-02-01"]],
+    )
     write_csv(landing / "contacts/2026-11-01.csv", CONTACT_HEADER, [contact_row("C1")])
 
     outcomes = outcome_by_file(load_landing(landing))
@@ -110,7 +137,9 @@ def test_missing_required_column_refuses_the_file_and_the_rest_loads(tmp_path, w
     assert "status" in refused.message
     assert outcomes["contacts/2026-11-01.csv"].status == "loaded"
     assert query(warehouse, "select count(*) from raw.orders") == [(0,)]
-    assert query(warehouse, "select status from raw.load_manifest where entity = 'orders'") == [("refused",)]
+    assert query(warehouse, "select status from raw.load_manifest where entity = 'orders'") == [
+        ("refused",)
+    ]
     quarantined = tmp_path / "quarantine" / "orders" / "2026-11-01.csv"
     assert quarantined.exists()
     assert "status" in quarantined.with_name("2026-11-01.csv.reason.txt").read_text()
@@ -122,7 +151,9 @@ def test_declared_windows_1250_keeps_polish_names(tmp_path, warehouse):
     landing = tmp_path / "landing"
     names = [("Łukasz", "Wiśniewski"), ("Małgorzata", "Dąbrowska"), ("Żaneta", "Szymańska")]
     rows = [contact_row(f"C{i}", first, last) for i, (first, last) in enumerate(names)]
-    path = write_csv(landing / "contacts/2026-11-01.windows-1250.csv", CONTACT_HEADER, rows, "cp1250")
+    path = write_csv(
+        landing / "contacts/2026-11-01.windows-1250.csv", CONTACT_HEADER, rows, "cp1250"
+    )
     with pytest.raises(UnicodeDecodeError):
         path.read_bytes().decode("utf-8")
 
@@ -139,12 +170,16 @@ def test_windows_1252_italian_names(tmp_path, warehouse):
     rows = [contact_row(f"C{i}", first, last) for i, (first, last) in enumerate(names)]
     write_csv(landing / "contacts/2026-11-01.windows-1252.csv", CONTACT_HEADER, rows, "cp1252")
     load_landing(landing)
-    assert query(warehouse, "select first_name, last_name from raw.contacts order by 1") == sorted(names)
+    assert query(warehouse, "select first_name, last_name from raw.contacts order by 1") == sorted(
+        names
+    )
 
 
 def test_undeclared_legacy_encoding_is_refused_with_advice(tmp_path, warehouse):
     landing = tmp_path / "landing"
-    write_csv(landing / "contacts/2026-11-01.csv", CONTACT_HEADER, [contact_row("C1", "Łukasz")], "cp1250")
+    write_csv(
+        landing / "contacts/2026-11-01.csv", CONTACT_HEADER, [contact_row("C1", "Łukasz")], "cp1250"
+    )
     [outcome] = load_landing(landing)
     assert outcome.status == "refused"
     assert "not valid UTF-8" in outcome.message
@@ -153,7 +188,9 @@ def test_undeclared_legacy_encoding_is_refused_with_advice(tmp_path, warehouse):
 
 def test_utf8_with_bom_reads_the_first_column(tmp_path, warehouse):
     landing = tmp_path / "landing"
-    path = write_csv(landing / "contacts/2026-11-01.csv", CONTACT_HEADER, [contact_row("C1", "Nicolò")])
+    path = write_csv(
+        landing / "contacts/2026-11-01.csv", CONTACT_HEADER, [contact_row("C1", "Nicolò")]
+    )
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     [outcome] = load_landing(landing)
     assert outcome.status == "loaded"
