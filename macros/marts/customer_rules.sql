@@ -60,3 +60,13 @@
         else 'under_{{ bounds[0] }}'
     end
 {%- endmacro %}
+
+{#- A number as short text for reason columns: rounded, never null ('n/a'). -#}
+{% macro crm_fmt(expr, digits=0) -%}
+    coalesce(cast(round(cast({{ expr }} as decimal(18, 4)), {{ digits }}) as {{ dbt.type_string() }}), 'n/a')
+{%- endmacro %}
+
+{#- A share as a whole percentage for reason columns ('73%'). -#}
+{% macro crm_fmt_pct(expr) -%}
+    {{ crm_fmt(expr ~ ' * 100', 0) }} || '%'
+{%- endmacro %}

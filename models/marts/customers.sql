@@ -1,183 +1,83 @@
-{#- One row per contact (customer or prospect) known at the evaluation date, with every
-    fact, value and profitability measure. Each fact family is aggregated to the contact in
-    its own intermediate model before this join, so no join here can multiply rows. -#}
-with contacts as (
+{#- The customer mart: one row per contact with every fact, value and profitability
+    measure (int_customers_facts), the predicted lifetime value, and every classification
+    with the reason it was chosen. -#}
+with facts as (
 
-    select
-        contacts.*,
-        as_of.as_of_date
-    from {{ ref('stg_crm__contacts') }} as contacts
-    cross join {{ ref('int_as_of_date') }} as as_of
-    where cast(contacts.created_at as date) <= as_of.as_of_date
+    select * from {{ ref('int_customers_facts') }}
 
 ),
-
-buying as (select * from {{ ref('int_orders_aggregated_to_customers') }}),
-
-received as (select * from {{ ref('int_orders_aggregated_to_consumers') }}),
-
-breadth as (select * from {{ ref('int_order_lines_aggregated_to_customers') }}),
-
-paying as (select * from {{ ref('int_invoices_aggregated_to_customers') }}),
-
-service as (select * from {{ ref('int_tickets_aggregated_to_customers') }}),
-
-voice as (select * from {{ ref('int_nps_aggregated_to_customers') }}),
-
-touches as (select * from {{ ref('int_touches_aggregated_to_customers') }}),
-
-referrals as (select * from {{ ref('int_referrals_aggregated_to_customers') }}),
-
-profitability as (select * from {{ ref('int_customers_profitability') }}),
-
-rfm as (select * from {{ ref('int_customers_rfm_scored') }}),
 
 assembled as (
 
     select
-        -- who
-        contacts.contact_id,
-        contacts.as_of_date,
-        contacts.account_type,
-        contacts.is_internal,
-        coalesce(buying.paid_orders, 0) = 0 as is_prospect,
-        coalesce(buying.paid_orders, 0) > 0 and not contacts.is_internal as is_kpi_customer,
-        contacts.is_reference_customer,
-        contacts.company_name,
-        contacts.industry,
-        {{ crm_age_band('contacts.birth_date', 'contacts.as_of_date') }} as age_band,
-        contacts.gender,
-        contacts.income_band,
-        contacts.country_code,
-        contacts.country_name,
-        contacts.macro_region,
-        contacts.region,
-        contacts.city,
-        cast(contacts.created_at as date) as created_on,
-
-        -- acquisition
-        contacts.acquisition_channel,
-        contacts.acquisition_campaign_id,
-        touches.first_touch_date,
-        profitability.acquisition_cost,
-
-        -- buying
-        buying.first_order_date,
-        buying.last_order_date,
-        {{ crm_days_between('buying.first_order_date', 'contacts.as_of_date') }} as tenure_days,
-        coalesce(buying.paid_orders, 0) as paid_orders,
-        coalesce(buying.paid_orders_last_12_months, 0) as paid_orders_last_12_months,
-        coalesce(buying.distinct_purchase_days, 0) as distinct_purchase_days,
-        coalesce(buying.units, 0) as units,
-        coalesce(buying.premium_units, 0) as premium_units,
-        coalesce(breadth.distinct_categories, 0) as distinct_categories,
-        coalesce(breadth.distinct_products, 0) as distinct_products,
-        buying.average_order_value,
-        buying.mean_days_between_purchases,
-        buying.purchase_gap_cv,
-        buying.discounted_order_share,
-        coalesce(buying.single_item_orders, 0) as single_item_orders,
-        coalesce(buying.gift_orders_bought, 0) as gift_orders_bought,
-        coalesce(received.orders_received_as_consumer, 0) as orders_received_as_consumer,
-        coalesce(buying.cancelled_orders, 0) as cancelled_orders,
-        coalesce(buying.returned_orders, 0) as returned_orders,
-
-        -- value
-        coalesce(buying.gross_revenue, 0) as gross_revenue,
-        coalesce(buying.discounts, 0) as discounts,
-        coalesce(buying.refunds, 0) as refunds,
-        coalesce(buying.net_revenue, 0) as net_revenue,
-        coalesce(buying.cost_of_goods, 0) as cost_of_goods,
-        profitability.gross_margin,
-        profitability.support_cost,
-        profitability.order_handling_cost,
-        profitability.returns_handling_cost,
-        profitability.collection_cost,
-        profitability.cost_to_serve,
-        profitability.profit,
-        profitability.profit_rank,
-        profitability.profit_share,
-        profitability.cumulative_profit_share,
-
-        -- paying
-        coalesce(paying.invoices, 0) as invoices,
-        paying.average_days_past_due,
-        paying.max_days_past_due,
-        coalesce(paying.late_invoices, 0) as late_invoices,
-        paying.late_invoice_share,
-        coalesce(paying.amount_unpaid_past_due, 0) as amount_unpaid_past_due,
-
-        -- service
-        coalesce(service.tickets, 0) as tickets,
-        coalesce(service.question_tickets, 0) as question_tickets,
-        coalesce(service.complaint_tickets, 0) as complaint_tickets,
-        coalesce(service.document_request_tickets, 0) as document_request_tickets,
-        coalesce(service.escalation_tickets, 0) as escalation_tickets,
-        coalesce(service.price_negotiation_tickets, 0) as price_negotiation_tickets,
-        coalesce(service.out_of_catalogue_request_tickets, 0) as out_of_catalogue_request_tickets,
-        coalesce(service.suggestion_tickets, 0) as suggestion_tickets,
-        coalesce(service.billing_tickets, 0) as billing_tickets,
-        coalesce(service.other_tickets, 0) as other_tickets,
-        coalesce(service.support_minutes, 0) as support_minutes,
-        service.urgent_ticket_share,
-        service.outside_business_hours_share,
-        service.clarification_round_trips_per_ticket,
-        coalesce(service.questions_before_first_purchase, 0) as questions_before_first_purchase,
-        service.last_ticket_date,
-
-        -- voice
-        voice.latest_nps_score,
-        voice.latest_nps_class,
-        coalesce(voice.nps_responses, 0) as nps_responses,
-        coalesce(voice.public_reviews, 0) as public_reviews,
-        coalesce(voice.negative_public_reviews, 0) as negative_public_reviews,
-        coalesce(referrals.referrals_made, 0) as referrals_made,
-        coalesce(referrals.referrals_converted, 0) as referrals_converted,
-        coalesce(referrals.referred_customers_net_revenue, 0) as referred_customers_net_revenue,
-
-        -- marketing
-        coalesce(touches.touches, 0) as touches,
-        coalesce(touches.engagement_touches, 0) as engagement_touches,
-        coalesce(touches.impression_touches, 0) as impression_touches,
-        coalesce(touches.send_touches, 0) as send_touches,
-        coalesce(touches.open_touches, 0) as open_touches,
-        coalesce(touches.click_touches, 0) as click_touches,
-        coalesce(touches.visit_touches, 0) as visit_touches,
-        coalesce(touches.form_touches, 0) as form_touches,
-        coalesce(touches.demo_request_touches, 0) as demo_request_touches,
-        coalesce(touches.quote_request_touches, 0) as quote_request_touches,
-        touches.first_engagement_date,
-        touches.last_touch_date,
-
-        -- rfm
-        rfm.recency_days,
-        rfm.frequency as rfm_frequency,
-        rfm.monetary as rfm_monetary,
-        rfm.recency_score,
-        rfm.frequency_score,
-        rfm.monetary_score,
-        rfm.rfm_segment
-    from contacts
-    left join buying
-        on contacts.contact_id = buying.contact_id
-    left join received
-        on contacts.contact_id = received.contact_id
-    left join breadth
-        on contacts.contact_id = breadth.contact_id
-    left join paying
-        on contacts.contact_id = paying.contact_id
-    left join service
-        on contacts.contact_id = service.contact_id
-    left join voice
-        on contacts.contact_id = voice.contact_id
-    left join touches
-        on contacts.contact_id = touches.contact_id
-    left join referrals
-        on contacts.contact_id = referrals.contact_id
-    left join profitability
-        on contacts.contact_id = profitability.contact_id
-    left join rfm
-        on contacts.contact_id = rfm.contact_id
+        facts.*,
+        predictions.p_alive_bgnbd,
+        predictions.p_alive_mbgnbd,
+        predictions.expected_purchases,
+        predictions.expected_average_spend,
+        predictions.predicted_clv,
+        predictions.value_model_status,
+        activity.activity_status,
+        activity.lapse_threshold_days,
+        activity.activity_reason,
+        lifecycle.lifecycle_stage,
+        lifecycle.lifecycle_stage_reason,
+        relationship.relationship_rung,
+        relationship.relationship_rung_order,
+        relationship.next_rung_action,
+        relationship.relationship_rung_reason,
+        tiers.value_tier,
+        tiers.value_tier_reason,
+        types.is_loyal,
+        types.is_discount,
+        types.is_impulsive,
+        types.is_need_oriented,
+        types.is_wanderer,
+        types.is_high_volume,
+        types.is_high_future_value,
+        types.is_benchmark,
+        types.is_door_opener,
+        types.is_inspiring,
+        types.customer_types,
+        types.customer_types_reason,
+        types.orientation,
+        types.orientation_reason,
+        service.is_curious,
+        service.is_distrustful,
+        service.is_paranoid,
+        service.is_aggressive,
+        service.is_finance_attentive,
+        service.is_hurried,
+        service.service_behaviours,
+        service.service_behaviours_reason,
+        service.toxicity_score,
+        service.is_toxic,
+        service.toxicity_indicators,
+        service.service_minutes_budget,
+        service.service_minutes_used,
+        service.is_over_service_budget,
+        service.silent_churn_risk,
+        service.silent_churn_reason,
+        strategy.strategy,
+        strategy.strategy_rule,
+        strategy.strategy_reason
+    from facts
+    left join {{ ref('int_customers_value_predictions') }} as predictions
+        on facts.contact_id = predictions.contact_id
+    left join {{ ref('int_customers_activity') }} as activity
+        on facts.contact_id = activity.contact_id
+    left join {{ ref('int_customers_lifecycle') }} as lifecycle
+        on facts.contact_id = lifecycle.contact_id
+    left join {{ ref('int_customers_relationship') }} as relationship
+        on facts.contact_id = relationship.contact_id
+    left join {{ ref('int_customers_value_tier') }} as tiers
+        on facts.contact_id = tiers.contact_id
+    left join {{ ref('int_customers_types') }} as types
+        on facts.contact_id = types.contact_id
+    left join {{ ref('int_customers_service_profile') }} as service
+        on facts.contact_id = service.contact_id
+    left join {{ ref('int_customers_strategy') }} as strategy
+        on facts.contact_id = strategy.contact_id
 
 )
 

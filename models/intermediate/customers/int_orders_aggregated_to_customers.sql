@@ -28,7 +28,8 @@ purchase_gaps as (
         {{ crm_days_between(
             'lag(ordered_on) over (partition by contact_id order by ordered_on)',
             'ordered_on'
-        ) }} as days_since_previous_purchase
+        ) }} as days_since_previous_purchase,
+        row_number() over (partition by contact_id order by ordered_on desc) as recency_rank
     from purchase_days
 
 ),
@@ -39,7 +40,12 @@ gaps_per_customer as (
         contact_id,
         count(days_since_previous_purchase) as purchase_gaps,
         avg(days_since_previous_purchase) as mean_days_between_purchases,
-        stddev_samp(days_since_previous_purchase) as stddev_days_between_purchases
+        stddev_samp(days_since_previous_purchase) as stddev_days_between_purchases,
+        -- the gap that ended with the latest purchase, and the rhythm before it: a long
+        -- silence broken by the latest order is how a regained customer shows
+        max(case when recency_rank = 1 then days_since_previous_purchase end) as latest_purchase_gap,
+        avg(case when recency_rank > 1 then days_since_previous_purchase end)
+            as mean_days_between_earlier_purchases
     from purchase_gaps
     group by contact_id
 
@@ -61,6 +67,15 @@ orders_per_customer as (
                 else 0
             end
         ) as paid_orders_last_12_months,
+        sum(
+            case
+                when orders.is_paid
+                    and orders.ordered_on <= {{ dbt.dateadd('day', -365, 'as_of.as_of_date') }}
+                    and orders.ordered_on > {{ dbt.dateadd('day', -730, 'as_of.as_of_date') }}
+                    then 1
+                else 0
+            end
+        ) as paid_orders_prior_12_months,
         sum(case when orders.is_paid then orders.units else 0 end) as units,
         sum(case when orders.is_paid then orders.premium_units else 0 end) as premium_units,
         sum(case when orders.is_paid and orders.is_discounted then 1 else 0 end) as discounted_orders,
@@ -88,6 +103,7 @@ select
     orders_per_customer.paid_orders,
     orders_per_customer.distinct_purchase_days,
     orders_per_customer.paid_orders_last_12_months,
+    orders_per_customer.paid_orders_prior_12_months,
     orders_per_customer.units,
     orders_per_customer.premium_units,
     orders_per_customer.discounted_orders,
@@ -107,6 +123,8 @@ select
         as discounted_order_share,
     coalesce(gaps_per_customer.purchase_gaps, 0) as purchase_gaps,
     gaps_per_customer.mean_days_between_purchases,
+    gaps_per_customer.latest_purchase_gap,
+    gaps_per_customer.mean_days_between_earlier_purchases,
     {{ crm_safe_divide(
         'gaps_per_customer.stddev_days_between_purchases',
         'gaps_per_customer.mean_days_between_purchases'

@@ -42,6 +42,7 @@ tickets_in_scope as (
         tickets.*,
         minute_rates.rate * tickets.handling_minutes as support_cost,
         {{ crm_is_outside_business_hours('tickets.opened_at') }} as is_outside_business_hours,
+        cast(tickets.opened_at as date) > {{ dbt.dateadd('day', -30, 'as_of.as_of_date') }} as is_last_30_days,
         tickets.is_pre_purchase
         or first_orders.first_order_date is null
         or cast(tickets.opened_at as date) < first_orders.first_order_date as is_before_first_purchase
@@ -62,6 +63,7 @@ select
     sum(case when ticket_category = '{{ category }}' then 1 else 0 end) as {{ category }}_tickets,
     {%- endfor %}
     sum(handling_minutes) as support_minutes,
+    sum(case when is_last_30_days then handling_minutes else 0 end) as support_minutes_last_30_days,
     sum(coalesce(support_cost, 0)) as support_cost,
     {{ crm_safe_divide('sum(case when is_urgent then 1 else 0 end)', 'count(*)') }} as urgent_ticket_share,
     {{ crm_safe_divide('sum(case when is_outside_business_hours then 1 else 0 end)', 'count(*)') }}
