@@ -25,7 +25,21 @@
 
 {#- A ratio that is null, not an error, when the denominator is zero. -#}
 {% macro crm_safe_divide(numerator, denominator) -%}
-    cast({{ numerator }} as {{ dbt.type_float() }}) / nullif({{ denominator }}, 0)
+    cast({{ numerator }} as {{ crm_type_double() }}) / nullif({{ denominator }}, 0)
+{%- endmacro %}
+
+{#- An 8-byte float on every engine (dbt.type_float() is a 4-byte float on DuckDB and
+    Spark, which makes a share of exactly 0.7 compare below a 0.7 threshold). -#}
+{% macro crm_type_double() -%}
+    {{ return(adapter.dispatch('crm_type_double', 'crm_warehouse')()) }}
+{%- endmacro %}
+
+{% macro default__crm_type_double() -%}
+    double
+{%- endmacro %}
+
+{% macro postgres__crm_type_double() -%}
+    double precision
 {%- endmacro %}
 
 {#- True when a timestamp falls outside business hours (vars business_hours_start/end) or at the weekend. -#}

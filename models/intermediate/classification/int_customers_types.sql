@@ -39,7 +39,7 @@ population as (
 
 ),
 
--- Markets: countries, and industries of business contacts. A market is new when its first
+-- Markets: countries, regions within them, and industries of business contacts. A market is new when its first
 -- customer bought var door_opener_new_market_after_days after the company's first order.
 company_start as (
 
@@ -52,6 +52,10 @@ market_members as (
     select contact_id, 'country ' || country_code as market, first_order_date
     from facts
     where is_kpi_customer and country_code is not null
+    union all
+    select contact_id, 'region ' || country_code || '/' || region as market, first_order_date
+    from facts
+    where is_kpi_customer and country_code is not null and region is not null
     union all
     select contact_id, 'industry ' || industry as market, first_order_date
     from facts
