@@ -23,6 +23,15 @@ $(VENV_STAMP): pyproject.toml uv.lock | $(UV)
 run: $(VENV_STAMP)
 	$(RUN) python -m scripts.run_pipeline
 
+## refresh: validate, load, build, test and atomically publish warehouse/published (cron-safe)
+refresh: $(VENV_STAMP)
+	$(RUN) python -m scripts.refresh
+
+## validate: great-expectations suites on the landing extracts and the marts (Data Docs)
+.PHONY: validate
+validate: $(VENV_STAMP)
+	$(RUN) python -m scripts.validate
+
 ## test: lint, Python tests, and dbt build on DuckDB, PostgreSQL and Spark
 test: $(VENV_STAMP) lint
 	$(RUN) pytest

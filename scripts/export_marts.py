@@ -1,0 +1,194 @@
+"""Export every mart (the tables of the marts schema) to Parquet and CSV with a manifest.
+
+Personal data is masked by default: a column is personal when the extract contract flags a
+column of that name `pii: true` (docs/extract_contract.yml: names, email, phone, street
+address, birth date) or its mart YAML says `meta: {pii: true}` (models/marts/*.yml, column
+`meta` or `config.meta`). Masking replaces the value by sha256(salt || value) in hex, so
+exports stay joinable on the hashed value without revealing it; `--pii drop` removes the
+columns instead; `--include-pii` exports them in clear (an explicit opt-in).
+
+The salt comes from CRM_PII_SALT, else from <warehouse>/secrets/pii_salt (created once,
+random, mode 0600), so hashes are stable from one refresh to the next.
+
+The manifest (manifest.json beside the files) lists file, table, format, rows, sha256 and
+bytes of every file, with the as_of_date, exported_at and which columns were masked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import secrets
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import yaml
+
+from scripts.contract import PROJECT_DIR, load_contract
+from scripts.load_landing import env_path, quote_ident, quote_literal
+
+MARTS_SCHEMA = "main_marts"
+MARTS_MODELS_DIR = PROJECT_DIR / "models" / "marts"
+MANIFEST_NAME = "manifest.json"
+
+
+def contract_pii_columns() -> set[str]:
+    return {
+        column.name
+        for entity in load_contract().entities.values()
+        for column in entity.columns.values()
+        if column.pii
+    }
+
+
+def meta_pii_columns(models_dir: Path = MARTS_MODELS_DIR) -> dict[str, set[str]]:
+    """{model: {column}} for mart columns whose YAML meta says pii: true."""
+    found: dict[str, set[str]] = {}
+    for path in sorted(Path(models_dir).rglob("*.yml")):
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for model in doc.get("models", []) or []:
+            for column in model.get("columns", []) or []:
+                meta = dict(column.get("meta") or {})
+                meta.update((column.get("config") or {}).get("meta") or {})
+                if meta.get("pii") is True:
+                    found.setdefault(model["name"], set()).add(column["name"])
+    return found
+
+
+def pii_columns_of(
+    table: str, columns: list[str], contract_pii: set[str], meta_pii: dict[str, set[str]]
+) -> list[str]:
+    flagged = contract_pii | meta_pii.get(table, set())
+    return [c for c in columns if c.lower() in flagged]
+
+
+def pii_salt(warehouse_dir: Path) -> str:
+    salt = os.environ.get("CRM_PII_SALT")
+    if salt:
+        return salt
+    path = warehouse_dir / "secrets" / "pii_salt"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def mart_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables where table_schema = ? "
+        "order by table_name",
+        [schema],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def export_marts(
+    db_path: Path,
+    out_dir: Path,
+    *,
+    include_pii: bool = False,
+    pii_mode: str = "hash",
+    salt: str | None = None,
+    schema: str = MARTS_SCHEMA,
+) -> dict:
+    """Write <out_dir>/<table>.parquet and .csv for every mart, and the manifest; return it."""
+    if not include_pii and pii_mode == "hash" and not salt:
+        raise ValueError("hashing personal data needs a salt")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    contract_pii = contract_pii_columns()
+    meta_pii = meta_pii_columns()
+    files = []
+    masked: dict[str, list[str]] = {}
+    as_of_date = None
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        tables = mart_tables(con, schema)
+        if not tables:
+            raise RuntimeError(f"no tables in schema {schema} of {db_path}: nothing to export")
+        if "customers" in tables:
+            value = con.execute(f"select max(as_of_date) from {schema}.customers").fetchone()[0]
+            as_of_date = value.isoformat() if value is not None else None
+        for table in tables:
+            columns = [
+                r[0] for r in con.execute(f"describe {schema}.{quote_ident(table)}").fetchall()
+            ]
+            personal = [] if include_pii else pii_columns_of(table, columns, contract_pii, meta_pii)
+            if personal:
+                masked[table] = personal
+            select = []
+            for column in columns:
+                ident = quote_ident(column)
+                if column not in personal:
+                    select.append(ident)
+                elif pii_mode == "hash":
+                    select.append(
+                        f"case when {ident} is null then null else sha256("
+                        f"{quote_literal(salt)} || cast({ident} as varchar)) end as {ident}"
+                    )
+                # pii_mode == "drop": left out
+            query = f"select {', '.join(select)} from {schema}.{quote_ident(table)} order by all"
+            rows = con.execute(f"select count(*) from ({query})").fetchone()[0]
+            for fmt, options in (("parquet", "format parquet"), ("csv", "format csv, header")):
+                target = out_dir / f"{table}.{fmt}"
+                con.execute(f"copy ({query}) to {quote_literal(str(target))} ({options})")
+                files.append(
+                    {
+                        "file": target.name,
+                        "table": f"{schema}.{table}",
+                        "format": fmt,
+                        "rows": int(rows),
+                        "sha256": sha256_file(target),
+                        "bytes": target.stat().st_size,
+                    }
+                )
+    manifest = {
+        "as_of_date": as_of_date,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "source": str(db_path),
+        "personal_data": "included in clear"
+        if include_pii
+        else f"masked ({pii_mode}) in the columns listed under masked_columns",
+        "masked_columns": masked,
+        "files": files,
+    }
+    (out_dir / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return manifest
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    warehouse = PROJECT_DIR / "warehouse"
+    parser.add_argument(
+        "--db", type=Path, default=env_path("CRM_DUCKDB_PATH", warehouse / "crm.duckdb")
+    )
+    parser.add_argument("--out", type=Path, default=warehouse / "exports")
+    parser.add_argument(
+        "--include-pii", action="store_true", help="export personal data in clear (opt-in)"
+    )
+    parser.add_argument("--pii", choices=["hash", "drop"], default="hash", dest="pii_mode")
+    args = parser.parse_args(argv)
+    salt = None if args.include_pii else pii_salt(args.db.resolve().parent)
+    manifest = export_marts(
+        args.db, args.out, include_pii=args.include_pii, pii_mode=args.pii_mode, salt=salt
+    )
+    for entry in manifest["files"]:
+        print(f"{entry['file']}: {entry['rows']} rows, sha256 {entry['sha256'][:12]}")
+    print(f"masked: {manifest['masked_columns'] or 'none'}; manifest: {args.out / MANIFEST_NAME}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""pytest: scripts/export_marts.py masks personal data by default, driven by metadata.
+
+The customers mart holds no personal data, so the tests add a mart table that does (contact
+names, emails, phone, birth dates from staging) to a copy of the refreshed warehouse.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from scripts.export_marts import export_marts, meta_pii_columns, pii_columns_of
+from tests.python.test_refresh import CRAFTED_LANDING, published_refresh
+
+
+def known_personal_values() -> list[str]:
+    with (CRAFTED_LANDING / "contacts" / "2026-07-01.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    values = [r[c] for r in rows for c in ("first_name", "last_name", "email") if r.get(c)]
+    assert len(values) > 20
+    return values
+
+
+@pytest.fixture
+def db_with_pii(tmp_path_factory, tmp_path) -> Path:
+    source = published_refresh(tmp_path_factory) / "published" / "crm.duckdb"
+    folder = tmp_path / "db"
+    folder.mkdir()
+    db = folder / "crm.duckdb"  # same file name: DuckDB views refer to catalog "crm"
+    shutil.copy2(source, db)
+    with duckdb.connect(str(db)) as con:
+        con.execute(
+            "create table main_marts.contact_directory as select contact_id, first_name, "
+            "last_name, email, birth_date from main_staging.stg_crm__contacts"
+        )
+    return db
+
+
+def all_text(folder: Path) -> str:
+    """Every exported file's content as text: CSV bytes, Parquet read back through DuckDB."""
+    chunks = []
+    with duckdb.connect() as con:
+        for path in sorted(folder.iterdir()):
+            chunks.append(path.read_bytes().decode("utf-8", errors="replace"))
+            if path.suffix == ".parquet":
+                rows = con.execute(f"select * from read_parquet('{path}')").fetchall()
+                chunks.append(repr(rows))
+    return "\n".join(chunks)
+
+
+def test_default_export_masks_personal_data(db_with_pii, tmp_path):
+    out = tmp_path / "exports"
+    manifest = export_marts(db_with_pii, out, salt="test-salt")
+    text = all_text(out)
+    leaked = [v for v in known_personal_values() if v in text]
+    assert leaked == []
+    assert set(manifest["masked_columns"]["contact_directory"]) == {
+        "first_name",
+        "last_name",
+        "email",
+        "birth_date",
+    }
+    assert "customers" not in manifest["masked_columns"]
+    # hashed, not blanked: stable and joinable, one distinct hash per distinct email
+    with duckdb.connect() as con:
+        hashed = con.execute(
+            f"select count(distinct email), min(length(email)) "
+            f"from read_parquet('{out / 'contact_directory.parquet'}')"
+        ).fetchone()
+    assert hashed == (12, 64)
+
+
+def test_manifest_lists_every_file_with_rows_and_checksums(db_with_pii, tmp_path):
+    out = tmp_path / "exports"
+    manifest = export_marts(db_with_pii, out, salt="s")
+    on_disk = json.loads((out / "manifest.json").read_text())
+    assert on_disk == manifest
+    assert manifest["as_of_date"] == "2026-06-30"
+    assert manifest["exported_at"]
+    with duckdb.connect(str(db_with_pii), read_only=True) as con:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema='main_marts'"
+            ).fetchall()
+        ]
+        for entry in manifest["files"]:
+            path = out / entry["file"]
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+            table = entry["table"].split(".")[1]
+            expected = con.execute(f'select count(*) from main_marts."{table}"').fetchone()[0]
+            assert entry["rows"] == expected
+    assert {f["file"] for f in manifest["files"]} == {
+        f"{t}.{fmt}" for t in tables for fmt in ("parquet", "csv")
+    }
+
+
+def test_include_pii_exports_personal_data_in_clear(db_with_pii, tmp_path):
+    out = tmp_path / "exports"
+    manifest = export_marts(db_with_pii, out, include_pii=True)
+    assert manifest["masked_columns"] == {}
+    text = all_text(out)
+    assert "ilaria@example.it" in (out / "contact_directory.csv").read_text()
+    assert all(v in text for v in known_personal_values())
+
+
+def test_drop_mode_removes_personal_columns(db_with_pii, tmp_path):
+    out = tmp_path / "exports"
+    export_marts(db_with_pii, out, pii_mode="drop")
+    header = (out / "contact_directory.csv").read_text().splitlines()[0]
+    assert header == "contact_id"
+
+
+def test_meta_pii_flag_on_a_mart_column_masks_it(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "_m.yml").write_text(
+        "version: 2\nmodels:\n- name: loyalty_cards\n  columns:\n"
+        "  - name: card_holder\n    meta: {pii: true}\n"
+        "  - name: nickname\n    config: {meta: {pii: true}}\n"
+        "  - name: points\n"
+    )
+    meta = meta_pii_columns(models)
+    assert meta == {"loyalty_cards": {"card_holder", "nickname"}}
+    columns = ["card_holder", "nickname", "points", "email"]
+    assert pii_columns_of("loyalty_cards", columns, {"email"}, meta) == [
+        "card_holder",
+        "nickname",
+        "email",
+    ]
+
+
+def test_refresh_exports_hold_no_personal_data(tmp_path_factory):
+    exports = published_refresh(tmp_path_factory) / "published" / "exports"
+    text = all_text(exports)
+    assert [v for v in known_personal_values() if v in text] == []

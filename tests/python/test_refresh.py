@@ -1,0 +1,237 @@
+"""pytest: scripts/refresh.py end to end on DuckDB with the crafted fixture as landing folder.
+
+One full refresh is shared by the session (`published_refresh`, also used by test_export.py
+and test_validate.py); each test copies it, so tests never disturb one another. Failures are
+provoked the way they happen in production, without touching the repository: a mistyped
+evaluation date (dbt build fails) and a landing drop with impossible NPS scores (landing
+validation fails). Published files are compared by sha256 before and after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from scripts.contract import PROJECT_DIR
+from scripts.refresh import EXIT_LOCKED
+
+CRAFTED_LANDING = PROJECT_DIR / "tests" / "fixtures" / "crafted" / "landing"
+# Tables that change on every refresh by design (state appended per run).
+PER_RUN_TABLES = ("history", "transition")
+# Columns that record when a run happened, not what it computed.
+RUN_TIME_COLUMNS = {"fitted_at", "refreshed_at", "built_at", "exported_at", "_loaded_at"}
+
+
+def refresh_env(workdir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("CRM_PII_SALT", None)
+    env.pop("CRM_DUCKDB_PATH", None)
+    env.update(
+        DBT_TARGET="duckdb",
+        DBT_TARGET_PATH=str(workdir / "dbt_target"),
+        DBT_LOG_PATH=str(workdir / "dbt_logs"),
+    )
+    return env
+
+
+def refresh_command(warehouse: Path, landing: Path, *extra: str) -> list[str]:
+    command = [sys.executable, "-m", "scripts.refresh", "--warehouse-dir", str(warehouse)]
+    return [*command, "--landing", str(landing), *extra]
+
+
+def run_refresh(warehouse: Path, landing: Path, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        refresh_command(warehouse, landing, *extra),
+        cwd=PROJECT_DIR,
+        env=refresh_env(warehouse.parent),
+        capture_output=True,
+        text=True,
+    )
+
+
+def published_refresh(tmp_path_factory) -> Path:
+    """The warehouse folder after one successful refresh of the crafted fixture (built once
+    per session, whichever test module asks first)."""
+    base = tmp_path_factory.getbasetemp() / "refresh_base"
+    warehouse = base / "wh"
+    done = base / "done"
+    if not done.exists():
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        completed = run_refresh(warehouse, CRAFTED_LANDING)
+        if completed.returncode != 0:
+            pytest.fail(
+                f"the first refresh failed:\n{(completed.stdout + completed.stderr)[-6000:]}"
+            )
+        (base / "stdout.txt").write_text(completed.stdout)
+        done.touch()
+    return warehouse
+
+
+@pytest.fixture
+def warehouse_copy(tmp_path_factory, tmp_path) -> Path:
+    source = published_refresh(tmp_path_factory)
+    target = tmp_path / "wh"
+    shutil.copytree(source, target, symlinks=True)
+    return target
+
+
+def published_digest(warehouse: Path) -> dict[str, str]:
+    """sha256 of every published file, plus where the exports link points."""
+    published = warehouse / "published"
+    digest = {"exports ->": os.readlink(published / "exports")}
+    for path in sorted(published.rglob("*")):
+        if path.is_file() and not path.is_symlink():
+            digest[path.relative_to(published).as_posix()] = hashlib.sha256(
+                path.read_bytes()
+            ).hexdigest()
+    for path in sorted((published / "exports").iterdir()):
+        digest[f"exports/{path.name}"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest
+
+
+def runs(warehouse: Path) -> list[dict]:
+    lines = (warehouse / "refresh_runs.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def mart_contents(db: Path) -> dict[str, pd.DataFrame]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'main_marts' order by 1"
+            ).fetchall()
+        ]
+        contents = {}
+        for table in tables:
+            if any(word in table for word in PER_RUN_TABLES):
+                continue
+            frame = con.execute(f'select * from main_marts."{table}"').df()
+            frame = frame.drop(columns=[c for c in frame.columns if c in RUN_TIME_COLUMNS])
+            contents[table] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
+        return contents
+
+
+def landing_with(tmp_path: Path, entity: str, name: str, text: str) -> Path:
+    landing = tmp_path / "landing"
+    shutil.copytree(CRAFTED_LANDING, landing)
+    (landing / entity / name).write_text(text, encoding="utf-8")
+    return landing
+
+
+def test_first_refresh_publishes_everything(tmp_path_factory):
+    warehouse = published_refresh(tmp_path_factory)
+    published = warehouse / "published"
+    assert (published / "crm.duckdb").is_file()
+    assert (published / "exports").is_symlink()
+    manifest = json.loads((published / "exports" / "manifest.json").read_text())
+    assert manifest["as_of_date"] == "2026-06-30"
+    names = {f["file"] for f in manifest["files"]}
+    assert {"customers.parquet", "customers.csv"} <= names
+    for entry in manifest["files"]:
+        data = (published / "exports" / entry["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+    record = runs(warehouse)[-1]
+    assert record["outcome"] == "success"
+    assert record["as_of_date"] == "2026-06-30"
+    assert record["files_loaded"] == 11
+    assert record["mart_rows"]["customers"] == 12
+    assert record["rejects"] == 0
+    assert {"prepare", "validate_landing", "load", "build_and_test", "validate_marts"} <= set(
+        record["step_seconds"]
+    )
+    with duckdb.connect(str(published / "crm.duckdb"), read_only=True) as con:
+        logged = con.execute("select run_id, outcome from ops.refresh_runs").fetchall()
+    assert logged == [(record["run_id"], "success")]
+    assert (warehouse / "validation" / "data_docs" / "index.html").is_file()
+    results = warehouse / "validation" / "results" / f"{record['run_id']}.json"
+    assert json.loads(results.read_text())["success"] is True
+    assert not (warehouse / "work" / "crm.duckdb").exists()  # moved onto the published file
+
+
+def test_failed_build_leaves_published_state_unchanged(warehouse_copy, tmp_path):
+    # A new drop to load, and a mistyped evaluation date: the load succeeds into the working
+    # copy, then dbt build fails on the cast of the date.
+    landing = landing_with(
+        tmp_path,
+        "contacts",
+        "2026-07-02.csv",
+        "contact_id,first_name,last_name,email,account_type,created_at,updated_at\n"
+        "K13,Nowy,Kontakt,nowy@example.pl,consumer,2026-06-01 09:00:00,2026-06-01 09:00:00\n",
+    )
+    before = published_digest(warehouse_copy)
+    completed = run_refresh(warehouse_copy, landing, "--vars", "{as_of_date: '2026-13-45'}")
+    assert completed.returncode == 1, completed.stdout[-3000:] + completed.stderr[-3000:]
+    assert "REFRESH FAILED at step build_and_test" in completed.stderr
+    assert published_digest(warehouse_copy) == before
+    record = runs(warehouse_copy)[-1]
+    assert record["outcome"] == "failed"
+    assert record["failed_step"] == "build_and_test"
+    assert record["files_loaded"] == 1  # it was loaded into the working copy, never published
+    with duckdb.connect(str(warehouse_copy / "work" / "crm.duckdb"), read_only=True) as con:
+        logged = con.execute("select outcome from ops.refresh_runs order by started_at").fetchall()
+    assert logged == [("success",), ("failed",)]
+
+
+def test_failed_landing_validation_leaves_published_state_unchanged(warehouse_copy, tmp_path):
+    rows = "".join(f"NX{i},K08,2026-06-{10 + i} 12:00:00,{11 + i},survey\n" for i in range(5))
+    landing = landing_with(
+        tmp_path,
+        "nps_responses",
+        "2026-07-02.csv",
+        "response_id,contact_id,responded_at,score,response_source\n" + rows,
+    )
+    before = published_digest(warehouse_copy)
+    completed = run_refresh(warehouse_copy, landing)
+    assert completed.returncode == 1
+    assert "REFRESH FAILED at step validate_landing" in completed.stderr
+    assert "expect_column_values_to_be_between" in completed.stderr
+    assert published_digest(warehouse_copy) == before
+    assert runs(warehouse_copy)[-1]["failed_step"] == "validate_landing"
+
+
+def test_concurrent_refresh_is_refused_and_a_rerun_gives_identical_marts(warehouse_copy):
+    published_db = warehouse_copy / "published" / "crm.duckdb"
+    marts_before = mart_contents(published_db)
+    first = subprocess.Popen(
+        refresh_command(warehouse_copy, CRAFTED_LANDING),
+        cwd=PROJECT_DIR,
+        env=refresh_env(warehouse_copy.parent),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lock = warehouse_copy / "refresh.lock"
+    deadline = time.monotonic() + 120
+    while f"pid {first.pid}," not in (lock.read_text() if lock.exists() else ""):
+        assert first.poll() is None, "the first refresh ended before taking the lock"
+        assert time.monotonic() < deadline, "the first refresh never took the lock"
+        time.sleep(0.1)
+    second = run_refresh(warehouse_copy, CRAFTED_LANDING)
+    assert second.returncode == EXIT_LOCKED
+    assert "another refresh is running" in second.stderr
+    assert f"pid {first.pid}" in second.stderr
+    out, err = first.communicate(timeout=900)
+    assert first.returncode == 0, (out + err)[-4000:]
+    record = runs(warehouse_copy)[-1]
+    assert record["outcome"] == "success"
+    assert record["files_loaded"] == 0  # same landing data: nothing new
+    marts_after = mart_contents(published_db)
+    assert marts_after.keys() == marts_before.keys()
+    for table, frame in marts_before.items():
+        pd.testing.assert_frame_equal(marts_after[table], frame, obj=table)
+    # the previous export folder is kept for readers still in it; the link moved on
+    exports = warehouse_copy / "published" / "exports"
+    assert os.readlink(exports).endswith(record["run_id"])
