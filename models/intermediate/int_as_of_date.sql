@@ -19,7 +19,7 @@ with events as (
 
 select
     {% if as_of -%}
-        cast('{{ as_of }}' as date)
+        max(cast('{{ as_of }}' as date))
     {%- else -%}
     max(event_date)
     {%- endif %} as as_of_date
