@@ -1,6 +1,8 @@
 """The main job: load new landing files, then build and test the warehouse with dbt.
 
 `make run` calls this on the embedded DuckDB default. DBT_TARGET selects another engine.
+The value model is fitted in Python between two dbt builds (scripts/fit_value_model.py):
+the first builds everything the fit reads, the second everything scored from its parameters.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ def engine_environment() -> dict[str, str]:
     return env
 
 
+# dbt selector of the models (and their tests) that need the fitted value-model parameters.
+NEEDS_VALUE_MODEL = "source:value_model+"
+
+
 def run_dbt(args: list[str], target: str) -> None:
     command = ["dbt", *args, "--target", target, "--project-dir", str(PROJECT_DIR)]
     command += ["--profiles-dir", str(PROJECT_DIR)]
@@ -38,17 +44,34 @@ def run_dbt(args: list[str], target: str) -> None:
         raise SystemExit(f"dbt {args[0]} failed on {target} (exit {completed.returncode})")
 
 
+def fit_value_model(target: str) -> None:
+    """In its own process: on Spark it opens the metastore, which admits one JVM at a time."""
+    command = [sys.executable, "-m", "scripts.fit_value_model", "--target", target]
+    print("$ python " + " ".join(command[1:]), flush=True)
+    completed = subprocess.run(command, cwd=PROJECT_DIR, env=engine_environment())
+    if completed.returncode != 0:
+        raise SystemExit(
+            f"fitting the value model failed on {target} (exit {completed.returncode})"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", default=os.environ.get("DBT_TARGET", "duckdb"))
     parser.add_argument(
         "--landing", default=env_path("CRM_LANDING_DIR", DEFAULT_LANDING_DIR), type=str
     )
+    parser.add_argument(
+        "--vars", help="dbt vars for this build, as YAML, e.g. '{as_of_date: 2026-06-30}'"
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     outcomes = load_landing(Path(args.landing), args.target)
     print_summary(outcomes)
-    run_dbt(["build"], args.target)
+    dbt_vars = ["--vars", args.vars] if args.vars else []
+    run_dbt(["build", "--exclude", NEEDS_VALUE_MODEL, *dbt_vars], args.target)
+    fit_value_model(args.target)
+    run_dbt(["build", "--select", NEEDS_VALUE_MODEL, *dbt_vars], args.target)
     print(f"done in {time.monotonic() - started:.1f} s")
     return 0
 

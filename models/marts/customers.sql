@@ -28,20 +28,20 @@ assembled as (
         relationship.relationship_rung_reason,
         tiers.value_tier,
         tiers.value_tier_reason,
-        types.is_loyal,
-        types.is_discount,
-        types.is_impulsive,
-        types.is_need_oriented,
-        types.is_wanderer,
-        types.is_high_volume,
-        types.is_high_future_value,
-        types.is_benchmark,
-        types.is_door_opener,
-        types.is_inspiring,
-        types.customer_types,
-        types.customer_types_reason,
-        types.orientation,
-        types.orientation_reason,
+        customer_types_flags.is_loyal,
+        customer_types_flags.is_discount,
+        customer_types_flags.is_impulsive,
+        customer_types_flags.is_need_oriented,
+        customer_types_flags.is_wanderer,
+        customer_types_flags.is_high_volume,
+        customer_types_flags.is_high_future_value,
+        customer_types_flags.is_benchmark,
+        customer_types_flags.is_door_opener,
+        customer_types_flags.is_inspiring,
+        customer_types_flags.customer_types,
+        customer_types_flags.customer_types_reason,
+        customer_types_flags.orientation,
+        customer_types_flags.orientation_reason,
         service.is_curious,
         service.is_distrustful,
         service.is_paranoid,
@@ -72,8 +72,8 @@ assembled as (
         on facts.contact_id = relationship.contact_id
     left join {{ ref('int_customers_value_tier') }} as tiers
         on facts.contact_id = tiers.contact_id
-    left join {{ ref('int_customers_types') }} as types
-        on facts.contact_id = types.contact_id
+    left join {{ ref('int_customers_types') }} as customer_types_flags
+        on facts.contact_id = customer_types_flags.contact_id
     left join {{ ref('int_customers_service_profile') }} as service
         on facts.contact_id = service.contact_id
     left join {{ ref('int_customers_strategy') }} as strategy

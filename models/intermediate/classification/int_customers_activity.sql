@@ -69,8 +69,8 @@ classified as (
         case
             when {{ var('lapse_ipt_multiple') }} * coalesce(typical_gap_days, 0) > {{ var('lapse_min_days') }}
                 then {{ crm_fmt(var('lapse_ipt_multiple')) }} || ' x '
-                || case when uses_population_gap then 'population median gap' else 'mean gap' end
-                || ' of ' || {{ crm_fmt('typical_gap_days') }} || ' days'
+                    || case when uses_population_gap then 'population median gap' else 'mean gap' end
+                    || ' of ' || {{ crm_fmt('typical_gap_days') }} || ' days'
             else 'the minimum of ' || {{ crm_fmt(var('lapse_min_days')) }} || ' days'
         end as threshold_text
     from limits
@@ -84,16 +84,19 @@ select
     case when paid_orders > 0 then lapse_threshold_days end as lapse_threshold_days,
     case activity_status
         when 'prospect' then 'prospect: no paid order yet'
-        when 'lapsed' then
-            'lapsed: ' || {{ crm_fmt('days_since_last_order') }} || ' days since last order > '
-            || threshold_text
-        when 'at_risk' then
-            'at_risk: ' || {{ crm_fmt('days_since_last_order') }} || ' days since last order > '
-            || {{ crm_fmt_pct(var('lapse_at_risk_fraction')) }} || ' of the lapse threshold of '
-            || {{ crm_fmt('lapse_threshold_days') }} || ' days (' || threshold_text || ')'
-        when 'regained' then
-            'regained: latest order ended a silence of ' || {{ crm_fmt('latest_purchase_gap') }}
-            || ' days > lapse threshold of ' || {{ crm_fmt('earlier_lapse_threshold_days') }} || ' days'
+        when 'lapsed'
+            then
+                'lapsed: ' || {{ crm_fmt('days_since_last_order') }} || ' days since last order > '
+                || threshold_text
+        when 'at_risk'
+            then
+                'at_risk: ' || {{ crm_fmt('days_since_last_order') }} || ' days since last order > '
+                || {{ crm_fmt_pct(var('lapse_at_risk_fraction')) }} || ' of the lapse threshold of '
+                || {{ crm_fmt('lapse_threshold_days') }} || ' days (' || threshold_text || ')'
+        when 'regained'
+            then
+                'regained: latest order ended a silence of ' || {{ crm_fmt('latest_purchase_gap') }}
+                || ' days > lapse threshold of ' || {{ crm_fmt('earlier_lapse_threshold_days') }} || ' days'
         else
             'active: ' || {{ crm_fmt('days_since_last_order') }} || ' days since last order <= '
             || {{ crm_fmt_pct(var('lapse_at_risk_fraction')) }} || ' of the lapse threshold of '

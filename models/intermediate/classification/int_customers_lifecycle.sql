@@ -42,24 +42,27 @@ select
     contact_id,
     lifecycle_stage,
     case lifecycle_stage
-        when 'conversion' then
-            case
-                when paid_orders = 1 then 'conversion: exactly one paid order'
-                else
-                    'conversion: first order ' || {{ crm_fmt('days_since_first_order') }}
-                    || ' days ago, within the ' || {{ crm_fmt(var('conversion_window_days')) }}
-                    || '-day conversion window'
-            end
-        when 'inspiration' then
-            'inspiration: ' || {{ crm_fmt('paid_orders') }} || ' paid orders and an advocate ('
-            || case
-                when latest_nps_class = 'promoter' then 'latest NPS answer is a promoter'
-                else {{ crm_fmt('referrals_converted') }} || ' referral(s) became customers'
-            end || ')'
+        when 'conversion'
+            then
+                case
+                    when paid_orders = 1 then 'conversion: exactly one paid order'
+                    else
+                        'conversion: first order ' || {{ crm_fmt('days_since_first_order') }}
+                        || ' days ago, within the ' || {{ crm_fmt(var('conversion_window_days')) }}
+                        || '-day conversion window'
+                end
+        when 'inspiration'
+            then
+                'inspiration: ' || {{ crm_fmt('paid_orders') }} || ' paid orders and an advocate ('
+                || case
+                    when latest_nps_class = 'promoter' then 'latest NPS answer is a promoter'
+                    else {{ crm_fmt('referrals_converted') }} || ' referral(s) became customers'
+                end || ')'
         when 'retention' then 'retention: ' || {{ crm_fmt('paid_orders') }} || ' paid orders'
-        when 'acquisition' then
-            'acquisition: engaged (' || {{ crm_fmt('engagement_touches') }} || ' engagement touches, '
-            || {{ crm_fmt('question_tickets') }} || ' questions) but no paid order'
+        when 'acquisition'
+            then
+                'acquisition: engaged (' || {{ crm_fmt('engagement_touches') }} || ' engagement touches, '
+                || {{ crm_fmt('question_tickets') }} || ' questions) but no paid order'
         else
             'reaching: no paid order and no engagement (' || {{ crm_fmt('touches') }}
             || ' outbound touches)'

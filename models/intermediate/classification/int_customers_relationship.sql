@@ -68,24 +68,28 @@ select
     rungs.rung_order as relationship_rung_order,
     rungs.next_rung_action,
     case laddered.relationship_rung
-        when 'sponsor' then
-            'sponsor: recommends us ('
-            || case
-                when laddered.latest_nps_class = 'promoter' then 'latest NPS answer is a promoter'
-                else {{ crm_fmt('laddered.referrals_converted') }} || ' referral(s) became customers'
-            end || ')'
-        when 'patron' then
-            'patron: account in the platinum tier for ' || {{ crm_fmt('laddered.tenure_days') }}
-            || ' days >= ' || {{ crm_fmt(var('patron_min_tenure_days')) }}
-        when 'account' then
-            'account: ' || {{ crm_fmt('laddered.paid_orders_last_12_months') }} || ' orders in 12 months, gap CV '
-            || {{ crm_fmt('laddered.purchase_gap_cv', 2) }} || ' < ' || {{ crm_fmt(var('account_max_ipt_cv'), 2) }}
-            || ', ' || {{ crm_fmt('laddered.distinct_categories') }} || ' categories'
-        when 'buyer' then
-            'buyer: ' || {{ crm_fmt('laddered.paid_orders') }} || ' paid orders, not an account ('
-            || {{ crm_fmt('laddered.paid_orders_last_12_months') }} || ' orders in 12 months, gap CV '
-            || {{ crm_fmt('laddered.purchase_gap_cv', 2) }} || ', '
-            || {{ crm_fmt('laddered.distinct_categories') }} || ' categories)'
+        when 'sponsor'
+            then
+                'sponsor: recommends us ('
+                || case
+                    when laddered.latest_nps_class = 'promoter' then 'latest NPS answer is a promoter'
+                    else {{ crm_fmt('laddered.referrals_converted') }} || ' referral(s) became customers'
+                end || ')'
+        when 'patron'
+            then
+                'patron: account in the platinum tier for ' || {{ crm_fmt('laddered.tenure_days') }}
+                || ' days >= ' || {{ crm_fmt(var('patron_min_tenure_days')) }}
+        when 'account'
+            then
+                'account: ' || {{ crm_fmt('laddered.paid_orders_last_12_months') }} || ' orders in 12 months, gap CV '
+                || {{ crm_fmt('laddered.purchase_gap_cv', 2) }} || ' < ' || {{ crm_fmt(var('account_max_ipt_cv'), 2) }}
+                || ', ' || {{ crm_fmt('laddered.distinct_categories') }} || ' categories'
+        when 'buyer'
+            then
+                'buyer: ' || {{ crm_fmt('laddered.paid_orders') }} || ' paid orders, not an account ('
+                || {{ crm_fmt('laddered.paid_orders_last_12_months') }} || ' orders in 12 months, gap CV '
+                || {{ crm_fmt('laddered.purchase_gap_cv', 2) }} || ', '
+                || {{ crm_fmt('laddered.distinct_categories') }} || ' categories)'
         when 'tester' then 'tester: one trial purchase'
         else 'prospect: no paid order yet'
     end as relationship_rung_reason

@@ -9,7 +9,10 @@ with facts as (
 
 activity as (
 
-    select contact_id, activity_status from {{ ref('int_customers_activity') }}
+    select
+        contact_id,
+        activity_status
+    from {{ ref('int_customers_activity') }}
 
 ),
 
@@ -74,12 +77,12 @@ scored as (
         + case when makes_unclear_requests then 1 else 0 end
         + case when complains_publicly then 1 else 0 end as toxicity_score,
         -- what the customer's gross margin per month of tenure can pay in support minutes
-        case
+        cast(case
             when gross_margin > 0
                 then gross_margin / (case when tenure_days >= 30 then tenure_days / 30.0 else 1 end)
-                * {{ var('service_budget_margin_share') }} / {{ var('service_budget_cost_per_minute') }}
+                    * {{ var('service_budget_margin_share') }} / {{ var('service_budget_cost_per_minute') }}
             else 0
-        end as service_minutes_budget
+        end as {{ crm_type_double() }}) as service_minutes_budget
     from indicators
 
 )
@@ -93,9 +96,11 @@ select
     escalation_tickets >= {{ var('aggressive_min_escalations') }} as is_aggressive,
     finance_tickets >= {{ var('finance_min_tickets') }} as is_finance_attentive,
     coalesce(makes_everything_urgent, false) as is_hurried,
-    coalesce(nullif(concat_ws(', ',
+    coalesce(nullif(concat_ws(
+        ', ',
         case when question_tickets >= {{ var('curious_min_questions') }}
-            or questions_before_first_purchase >= {{ var('curious_min_questions') }} then 'curious' end,
+                or questions_before_first_purchase >= {{ var('curious_min_questions') }} then 'curious'
+        end,
         case when distrust_events >= {{ var('distrustful_min_events') }} then 'distrustful' end,
         case when document_request_tickets >= {{ var('paranoid_min_document_requests') }} then 'paranoid' end,
         case when escalation_tickets >= {{ var('aggressive_min_escalations') }} then 'aggressive' end,
@@ -111,23 +116,31 @@ select
     || {{ crm_fmt('tickets') }} || ' tickets' as service_behaviours_reason,
     toxicity_score,
     toxicity_score >= {{ var('toxic_min_indicators') }} as is_toxic,
-    coalesce(nullif(concat_ws(', ',
+    coalesce(nullif(concat_ws(
+        ', ',
         case when renegotiates_prices then
-            'renegotiates prices (' || {{ crm_fmt('price_negotiation_tickets') }} || ')' end,
+                'renegotiates prices (' || {{ crm_fmt('price_negotiation_tickets') }} || ')'
+        end,
         case when pays_late then
-            'pays late (' || {{ crm_fmt_pct('coalesce(late_invoice_share, 0)') }} || ' of invoices, '
-            || {{ crm_fmt('amount_unpaid_past_due', 2) }} || ' unpaid past due)' end,
+                'pays late (' || {{ crm_fmt_pct('coalesce(late_invoice_share, 0)') }} || ' of invoices, '
+                || {{ crm_fmt('amount_unpaid_past_due', 2) }} || ' unpaid past due)'
+        end,
         case when asks_outside_catalogue then
-            'asks for what we do not sell (' || {{ crm_fmt('out_of_catalogue_request_tickets') }} || ')' end,
+                'asks for what we do not sell (' || {{ crm_fmt('out_of_catalogue_request_tickets') }} || ')'
+        end,
         case when ignores_business_hours then
-            'ignores business hours (' || {{ crm_fmt_pct('outside_business_hours_share') }} || ' of tickets)' end,
+                'ignores business hours (' || {{ crm_fmt_pct('outside_business_hours_share') }} || ' of tickets)'
+        end,
         case when makes_everything_urgent then
-            'everything urgent (' || {{ crm_fmt_pct('urgent_ticket_share') }} || ' of tickets)' end,
+                'everything urgent (' || {{ crm_fmt_pct('urgent_ticket_share') }} || ' of tickets)'
+        end,
         case when makes_unclear_requests then
-            'unclear requests (' || {{ crm_fmt('clarification_round_trips_per_ticket', 1) }}
-            || ' clarifications per ticket)' end,
+                'unclear requests (' || {{ crm_fmt('clarification_round_trips_per_ticket', 1) }}
+                || ' clarifications per ticket)'
+        end,
         case when complains_publicly then
-            'complains publicly (' || {{ crm_fmt('negative_public_reviews') }} || ' negative reviews)' end
+                'complains publicly (' || {{ crm_fmt('negative_public_reviews') }} || ' negative reviews)'
+        end
     ), ''), 'no toxicity indicator') as toxicity_indicators,
     service_minutes_budget,
     support_minutes_last_30_days as service_minutes_used,
@@ -136,7 +149,7 @@ select
     case
         when tickets = 0 and nps_responses = 0 and activity_status in ('at_risk', 'lapsed')
             then 'silent churn risk: ' || activity_status
-            || ' with no ticket and no survey answer: never complained, just stopped buying'
+                || ' with no ticket and no survey answer: never complained, just stopped buying'
         else 'no silent churn risk'
     end as silent_churn_reason
 from scored

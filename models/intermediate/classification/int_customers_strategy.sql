@@ -21,7 +21,7 @@ with inputs as (
         activity.days_since_last_order,
         lifecycle.lifecycle_stage,
         tiers.value_tier,
-        types.is_door_opener,
+        customer_types_flags.is_door_opener,
         service.is_toxic,
         service.toxicity_score,
         service.is_over_service_budget,
@@ -35,8 +35,8 @@ with inputs as (
         on facts.contact_id = lifecycle.contact_id
     left join {{ ref('int_customers_value_tier') }} as tiers
         on facts.contact_id = tiers.contact_id
-    left join {{ ref('int_customers_types') }} as types
-        on facts.contact_id = types.contact_id
+    left join {{ ref('int_customers_types') }} as customer_types_flags
+        on facts.contact_id = customer_types_flags.contact_id
     left join {{ ref('int_customers_service_profile') }} as service
         on facts.contact_id = service.contact_id
     left join {{ ref('int_customers_value_predictions') }} as predictions

@@ -9,13 +9,19 @@ with facts as (
 
 activity as (
 
-    select contact_id, activity_status from {{ ref('int_customers_activity') }}
+    select
+        contact_id,
+        activity_status
+    from {{ ref('int_customers_activity') }}
 
 ),
 
 predictions as (
 
-    select contact_id, predicted_clv from {{ ref('int_customers_value_predictions') }}
+    select
+        contact_id,
+        predicted_clv
+    from {{ ref('int_customers_value_predictions') }}
 
 ),
 
@@ -27,9 +33,9 @@ population as (
         case
             when predictions.predicted_clv is not null
                 then percent_rank() over (
-                    partition by predictions.predicted_clv is not null
-                    order by predictions.predicted_clv asc
-                )
+                        partition by predictions.predicted_clv is not null
+                        order by predictions.predicted_clv asc
+                    )
         end as predicted_clv_percentile,
         predictions.predicted_clv
     from facts
@@ -43,21 +49,31 @@ population as (
 -- customer bought var door_opener_new_market_after_days after the company's first order.
 company_start as (
 
-    select min(first_order_date) as first_order_date from facts where is_kpi_customer
+    select min(first_order_date) as first_order_date from facts
+    where is_kpi_customer
 
 ),
 
 market_members as (
 
-    select contact_id, 'country ' || country_code as market, first_order_date
+    select
+        contact_id,
+        'country ' || country_code as market,
+        first_order_date
     from facts
     where is_kpi_customer and country_code is not null
     union all
-    select contact_id, 'region ' || country_code || '/' || region as market, first_order_date
+    select
+        contact_id,
+        'region ' || country_code || '/' || region as market,
+        first_order_date
     from facts
     where is_kpi_customer and country_code is not null and region is not null
     union all
-    select contact_id, 'industry ' || industry as market, first_order_date
+    select
+        contact_id,
+        'industry ' || industry as market,
+        first_order_date
     from facts
     where is_kpi_customer and industry is not null
 
@@ -192,7 +208,8 @@ select
     coalesce(is_benchmark, false) as is_benchmark,
     coalesce(is_door_opener, false) as is_door_opener,
     coalesce(is_inspiring, false) as is_inspiring,
-    coalesce(nullif(concat_ws(', ',
+    coalesce(nullif(concat_ws(
+        ', ',
         case when is_loyal then 'loyal' end,
         case when is_discount then 'discount' end,
         case when is_impulsive then 'impulsive' end,
@@ -204,65 +221,68 @@ select
         case when is_door_opener then 'door_opener' end,
         case when is_inspiring then 'inspiring' end
     ), ''), 'none') as customer_types,
-    nullif(concat_ws('; ',
+    nullif(concat_ws(
+        '; ',
         case when is_loyal then
-            'loyal: ' || {{ crm_fmt('paid_orders') }} || ' orders, ' || activity_status
-            || ', gap CV ' || {{ crm_fmt('purchase_gap_cv', 2) }} || ', '
-            || {{ crm_fmt_pct('coalesce(discounted_order_share, 0)') }} || ' discounted'
+                'loyal: ' || {{ crm_fmt('paid_orders') }} || ' orders, ' || activity_status
+                || ', gap CV ' || {{ crm_fmt('purchase_gap_cv', 2) }} || ', '
+                || {{ crm_fmt_pct('coalesce(discounted_order_share, 0)') }} || ' discounted'
         end,
         case when is_discount then
-            'discount: ' || {{ crm_fmt_pct('discounted_order_share') }} || ' of '
-            || {{ crm_fmt('paid_orders') }} || ' orders discounted >= '
-            || {{ crm_fmt_pct(var('discount_min_share')) }}
+                'discount: ' || {{ crm_fmt_pct('discounted_order_share') }} || ' of '
+                || {{ crm_fmt('paid_orders') }} || ' orders discounted >= '
+                || {{ crm_fmt_pct(var('discount_min_share')) }}
         end,
         case when is_impulsive then
-            'impulsive: ' || {{ crm_fmt_pct('unprompted_order_share') }} || ' of orders without research, '
-            || {{ crm_fmt_pct('single_item_share') }} || ' single-item, '
-            || {{ crm_fmt('distinct_categories') }} || ' categories'
+                'impulsive: ' || {{ crm_fmt_pct('unprompted_order_share') }} || ' of orders without research, '
+                || {{ crm_fmt_pct('single_item_share') }} || ' single-item, '
+                || {{ crm_fmt('distinct_categories') }} || ' categories'
         end,
         case when is_need_oriented then
-            'need_oriented: ' || {{ crm_fmt('distinct_categories') }} || ' categories, gap CV '
-            || {{ crm_fmt('purchase_gap_cv', 2) }} || ', ' || {{ crm_fmt_pct('prompted_order_share') }}
-            || ' of orders researched first'
+                'need_oriented: ' || {{ crm_fmt('distinct_categories') }} || ' categories, gap CV '
+                || {{ crm_fmt('purchase_gap_cv', 2) }} || ', ' || {{ crm_fmt_pct('prompted_order_share') }}
+                || ' of orders researched first'
         end,
         case when is_wanderer then
-            'wanderer: ' || {{ crm_fmt('interactions') }} || ' engagements and questions for '
-            || {{ crm_fmt('paid_orders') }} || ' orders'
+                'wanderer: ' || {{ crm_fmt('interactions') }} || ' engagements and questions for '
+                || {{ crm_fmt('paid_orders') }} || ' orders'
         end,
         case when is_high_volume then
-            'high_volume: ' || {{ crm_fmt('units') }} || ' units, percentile '
-            || {{ crm_fmt_pct('units_percentile') }}
+                'high_volume: ' || {{ crm_fmt('units') }} || ' units, percentile '
+                || {{ crm_fmt_pct('units_percentile') }}
         end,
         case when is_high_future_value then
-            'high_future_value: predicted lifetime value ' || {{ crm_fmt('predicted_clv', 2) }}
-            || ', percentile ' || {{ crm_fmt_pct('predicted_clv_percentile') }}
+                'high_future_value: predicted lifetime value ' || {{ crm_fmt('predicted_clv', 2) }}
+                || ', percentile ' || {{ crm_fmt_pct('predicted_clv_percentile') }}
         end,
         case when is_benchmark then
-            'benchmark: ' || case
-                when is_reference_customer then 'reference customer'
-                else {{ crm_fmt('referrals_made') }} || ' referrals made'
-            end
+                'benchmark: ' || case
+                    when is_reference_customer then 'reference customer'
+                    else {{ crm_fmt('referrals_made') }} || ' referrals made'
+                end
         end,
         case when is_door_opener then
-            'door_opener: ' || case
-                when opened_market is not null then 'first customer of new market ' || opened_market
-                else 'referred the first customer of new market ' || referred_opened_market
-            end
+                'door_opener: ' || case
+                    when opened_market is not null then 'first customer of new market ' || opened_market
+                    else 'referred the first customer of new market ' || referred_opened_market
+                end
         end,
         case when is_inspiring then
-            'inspiring: ' || {{ crm_fmt('suggestion_tickets') }} || ' suggestions'
+                'inspiring: ' || {{ crm_fmt('suggestion_tickets') }} || ' suggestions'
         end
     ), '') as customer_types_reason,
     orientation,
     case orientation
         when 'undetermined' then 'undetermined: no purchases to judge by'
-        when 'technology' then
-            'technology: ' || {{ crm_fmt_pct('newest_technology_share') }}
-            || ' of units are the newest technology of their category'
-        when 'cost' then
-            'cost: ' || {{ crm_fmt_pct('coalesce(discounted_order_share, 0)') }} || ' of orders discounted, '
-            || {{ crm_fmt_pct('cheap_share') }} || ' of units cheap'
-            || case when service_units = units then ', buys only services and repairs' else '' end
+        when 'technology'
+            then
+                'technology: ' || {{ crm_fmt_pct('newest_technology_share') }}
+                || ' of units are the newest technology of their category'
+        when 'cost'
+            then
+                'cost: ' || {{ crm_fmt_pct('coalesce(discounted_order_share, 0)') }} || ' of orders discounted, '
+                || {{ crm_fmt_pct('cheap_share') }} || ' of units cheap'
+                || case when service_units = units then ', buys only services and repairs' else '' end
         else
             'value: ' || {{ crm_fmt_pct('coalesce(discounted_order_share, 0)') }} || ' of orders discounted, '
             || {{ crm_fmt_pct('cheap_share') }} || ' of units cheap, '

@@ -52,14 +52,16 @@ select
     case
         when profit_rank is null then 'no tier: not an external customer'
         when profit < 0 then 'lead: profit ' || {{ crm_fmt('profit', 2) }} || ' below zero'
-        when positive_profit_share_above < {{ var('tier_platinum_share') }} then
-            'platinum: profit rank ' || {{ crm_fmt('profit_rank') }} || ', customers above make '
-            || {{ crm_fmt_pct('positive_profit_share_above') }} || ' of positive profit < '
-            || {{ crm_fmt_pct(var('tier_platinum_share')) }}
-        when positive_profit_share_above < {{ var('tier_gold_share') }} then
-            'gold: profit rank ' || {{ crm_fmt('profit_rank') }} || ', customers above make '
-            || {{ crm_fmt_pct('positive_profit_share_above') }} || ' of positive profit < '
-            || {{ crm_fmt_pct(var('tier_gold_share')) }}
+        when positive_profit_share_above < {{ var('tier_platinum_share') }}
+            then
+                'platinum: profit rank ' || {{ crm_fmt('profit_rank') }} || ', customers above make '
+                || {{ crm_fmt_pct('positive_profit_share_above') }} || ' of positive profit < '
+                || {{ crm_fmt_pct(var('tier_platinum_share')) }}
+        when positive_profit_share_above < {{ var('tier_gold_share') }}
+            then
+                'gold: profit rank ' || {{ crm_fmt('profit_rank') }} || ', customers above make '
+                || {{ crm_fmt_pct('positive_profit_share_above') }} || ' of positive profit < '
+                || {{ crm_fmt_pct(var('tier_gold_share')) }}
         else
             'iron: profitable (' || {{ crm_fmt('profit', 2) }} || ') beyond the top '
             || {{ crm_fmt_pct(var('tier_gold_share')) }} || ' of positive profit'

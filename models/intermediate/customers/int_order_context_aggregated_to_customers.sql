@@ -50,7 +50,7 @@ prompted_orders as (
     inner join interactions
         on
             orders.contact_id = interactions.contact_id
-            and interactions.interaction_on <= orders.ordered_on
+            and orders.ordered_on >= interactions.interaction_on
             and interactions.interaction_on
             >= {{ dbt.dateadd('day', -var('prompt_lookback_days'), 'orders.ordered_on') }}
     group by orders.contact_id, orders.order_id
