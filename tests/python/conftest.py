@@ -18,6 +18,7 @@ import pytest
 from scripts.contract import PROJECT_DIR
 
 SAMPLE_LANDING = PROJECT_DIR / "data" / "sample" / "landing"
+CRAFTED_LANDING = PROJECT_DIR / "tests" / "fixtures" / "crafted" / "landing"
 REQUIRE_ALL_ENGINES = os.environ.get("CRM_REQUIRE_ALL_ENGINES") == "1"
 
 
@@ -207,5 +208,15 @@ def warehouse(request, tmp_path_factory) -> Warehouse:
     """The shipped sample built on each engine."""
     workdir = tmp_path_factory.mktemp(f"sample_{request.param}")
     built = build_warehouse(request, request.param, workdir, SAMPLE_LANDING)
+    yield built
+    built.close()
+
+
+@pytest.fixture(scope="session", params=["duckdb", "postgres", "spark"])
+def crafted_warehouse(request, tmp_path_factory) -> Warehouse:
+    """The hand-worked twelve-contact fixture built once per engine and shared read-only by
+    every test module (an engine build costs minutes on Spark)."""
+    workdir = tmp_path_factory.mktemp(f"crafted_{request.param}")
+    built = build_warehouse(request, request.param, workdir, CRAFTED_LANDING)
     yield built
     built.close()

@@ -8,10 +8,8 @@ import math
 from datetime import date
 from decimal import Decimal
 
-import pytest
-
 from scripts.contract import PROJECT_DIR
-from tests.python.conftest import Warehouse, build_warehouse
+from tests.python.conftest import Warehouse
 
 CRAFTED = PROJECT_DIR / "tests" / "fixtures" / "crafted"
 
@@ -41,14 +39,6 @@ def parse_expected(text: str, actual):
     if isinstance(actual, Decimal | int | float) and not isinstance(actual, bool):
         return float(text)
     return text
-
-
-@pytest.fixture(scope="module", params=["duckdb", "postgres", "spark"])
-def crafted_warehouse(request, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp(f"crafted_{request.param}")
-    warehouse = build_warehouse(request, request.param, workdir, CRAFTED / "landing")
-    yield warehouse
-    warehouse.close()
 
 
 def test_every_measure_matches_the_hand_worked_values(crafted_warehouse: Warehouse):

@@ -14,7 +14,7 @@ import pytest
 
 from scripts.clv import models as m
 from scripts.contract import PROJECT_DIR
-from tests.python.conftest import Warehouse, build_warehouse
+from tests.python.conftest import Warehouse
 
 CRAFTED_LANDING = PROJECT_DIR / "tests" / "fixtures" / "crafted" / "landing"
 TOO_FEW = (
@@ -124,14 +124,6 @@ def test_sample_discount_rate_is_the_default(warehouse: Warehouse):
 
 
 # --------------------------------------------------------------------------- too little data
-@pytest.fixture(scope="module", params=["duckdb", "postgres", "spark"])
-def crafted_warehouse(request, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp(f"value_crafted_{request.param}")
-    warehouse = build_warehouse(request, request.param, workdir, CRAFTED_LANDING)
-    yield warehouse
-    warehouse.close()
-
-
 def test_too_few_repeat_buyers_gives_null_predictions_with_the_reason(crafted_warehouse):
     parameters = fitted_parameters(crafted_warehouse)
     for model in ("bgnbd", "mbgnbd"):
