@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         "--landing", default=env_path("CRM_LANDING_DIR", DEFAULT_LANDING_DIR), type=str
     )
     parser.add_argument(
-        "--vars", help="dbt vars for this build, as YAML, e.g. '{as_of_date: 2026-06-30}'"
+        "--vars",
+        default=os.environ.get("CRM_DBT_VARS"),
+        help="dbt vars for this build, as YAML, e.g. '{as_of_date: 2026-06-30}' (env CRM_DBT_VARS)",
     )
     args = parser.parse_args(argv)
     started = time.monotonic()
