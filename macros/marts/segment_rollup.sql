@@ -26,11 +26,9 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- A ratio in double precision, null when the denominator is zero. crm_safe_divide casts to
-    dbt.type_float(), which is a 4-byte float on DuckDB: shares of a curve need more digits. -#}
+{#- A share in double precision, null when the denominator is zero. -#}
 {% macro crm_share(numerator, denominator) -%}
-    cast({{ numerator }} as {{ 'double precision' if target.type == 'postgres' else 'double' }})
-    / nullif(cast({{ denominator }} as {{ 'double precision' if target.type == 'postgres' else 'double' }}), 0)
+    {{ crm_safe_divide(numerator, denominator) }}
 {%- endmacro %}
 
 {#- A classification value as segment text: nulls (no tier for a prospect, no birth date)

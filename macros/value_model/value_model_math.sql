@@ -1,24 +1,10 @@
 {#- Numerical building blocks of the value-model scoring, the same on DuckDB, PostgreSQL
     and Spark. The formulas themselves are in value_model_formulas.sql. -#}
 
-{#- 8-byte floating point. dbt.type_float() is not it: `float` is 4 bytes on DuckDB and
-    Spark, which would cost the scoring seven of its sixteen digits. -#}
-{% macro value_model_double() -%}
-    {{ return(adapter.dispatch('value_model_double', 'crm_warehouse')()) }}
-{%- endmacro %}
-
-{% macro default__value_model_double() -%}
-    double
-{%- endmacro %}
-
-{% macro postgres__value_model_double() -%}
-    double precision
-{%- endmacro %}
-
 {#- Any number or expression as a double. Needed for literals too: Spark reads 0.5 as a
     decimal, and decimal arithmetic rounds to a few digits. -#}
 {% macro value_model_as_double(expr) -%}
-    cast({{ expr }} as {{ value_model_double() }})
+    cast({{ expr }} as {{ crm_type_double() }})
 {%- endmacro %}
 
 {#- One row per whole number first..last (inclusive) for each input row: a set-returning
@@ -69,7 +55,7 @@
 
 {#- SQL type of a logical type of the parameters table (value_model_parameter_columns). -#}
 {% macro value_model_sql_type(logical_type) -%}
-    {%- if logical_type == 'double' -%} {{ value_model_double() }}
+    {%- if logical_type == 'double' -%} {{ crm_type_double() }}
     {%- elif logical_type == 'bigint' -%} {{ dbt.type_bigint() }}
     {%- else -%} {{ crm_sql_type(logical_type) }}
     {%- endif -%}
