@@ -13,10 +13,8 @@ import numpy as np
 import pytest
 
 from scripts.clv import models as m
-from scripts.contract import PROJECT_DIR
 from tests.python.conftest import Warehouse
 
-CRAFTED_LANDING = PROJECT_DIR / "tests" / "fixtures" / "crafted" / "landing"
 TOO_FEW = (
     "3 repeat buyer(s) among 8 customers, fewer than the 10 needed (var clv_min_repeat_buyers)"
 )
