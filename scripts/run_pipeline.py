@@ -35,8 +35,13 @@ def engine_environment() -> dict[str, str]:
 NEEDS_VALUE_MODEL = "source:value_model+"
 
 
+# The dbt of this interpreter's environment: cron runs `.venv/bin/python -m scripts.refresh`
+# without the virtualenv on PATH.
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+
+
 def run_dbt(args: list[str], target: str) -> None:
-    command = ["dbt", *args, "--target", target, "--project-dir", str(PROJECT_DIR)]
+    command = [DBT_EXECUTABLE, *args, "--target", target, "--project-dir", str(PROJECT_DIR)]
     command += ["--profiles-dir", str(PROJECT_DIR)]
     print("$ " + " ".join(command), flush=True)
     completed = subprocess.run(command, cwd=PROJECT_DIR, env=engine_environment())
