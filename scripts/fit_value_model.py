@@ -465,7 +465,10 @@ def run(target: str) -> pd.DataFrame:
         if len(settings_rows) != 1:
             raise SystemExit(f"{relations.settings} should hold one row, not {len(settings_rows)}")
         settings = Settings.from_row(settings_rows.iloc[0])
-        inputs = warehouse.read(relations.inputs)
+        # Tables come back in no particular order, and the optimiser's result depends on
+        # the order of the sums in the likelihood (parameters differ around the 7th
+        # digit): sort, so the same inputs always give the same parameters.
+        inputs = warehouse.read(relations.inputs).sort_values("contact_id", ignore_index=True)
         parameters = fit_value_models(inputs, settings)
         warehouse.replace_parameters(relations.parameters, parameters)
     finally:
