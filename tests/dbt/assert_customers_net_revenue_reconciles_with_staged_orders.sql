@@ -1,7 +1,9 @@
 -- The net revenue of all contacts equals the net revenue of the staged orders, recomputed
 -- here straight from staging: paid, not returned orders up to the evaluation date, line
 -- net amounts converted to the reporting currency. Orders of contacts created after the
--- evaluation date cannot exist (they would have no buyer), so the totals must agree.
+-- evaluation date cannot exist (they would have no buyer), so the totals must agree, up to
+-- the mart's rounding: each contact's amount is stored with 4 decimals, so the sum may drift
+-- by half a unit of the 4th decimal per contact (0.44 over 100,000 contacts in the benchmark).
 with as_of as (
 
     select as_of_date from {{ ref('int_as_of_date') }}
@@ -26,7 +28,10 @@ staged_order_revenue as (
 
 mart_revenue as (
 
-    select sum(net_revenue) as net_revenue from {{ ref('customers') }}
+    select
+        sum(net_revenue) as net_revenue,
+        count(*) as contacts
+    from {{ ref('customers') }}
 
 )
 
@@ -35,4 +40,6 @@ select
     mart_revenue.net_revenue as mart_net_revenue
 from staged_order_revenue
 cross join mart_revenue
-where abs(coalesce(staged_order_revenue.net_revenue, 0) - coalesce(mart_revenue.net_revenue, 0)) > 0.01
+where
+    abs(coalesce(staged_order_revenue.net_revenue, 0) - coalesce(mart_revenue.net_revenue, 0))
+    > 0.01 + 0.00005 * mart_revenue.contacts
