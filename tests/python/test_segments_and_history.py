@@ -1,10 +1,23 @@
 """Segment marts and the state history on the crafted twelve-contact fixture.
 
 The segment numbers were worked out by hand from tests/fixtures/crafted/expected_customers.csv
-(and its README), not by running the models. The history test rebuilds the warehouse at a
-second evaluation date, 2026-06-29, the day before the only event of 2026-06-30 (K11's first
-order, O1101): K11 is a prospect without engagement then, and nobody else changes class
-(worked out in docs/segments_and_history.md). Re-running a date must replace it.
+(and its README), not by running the models. The history test rebuilds the warehouse at two
+earlier evaluation dates, then at the latest one again (docs/segments_and_history.md):
+
+- 2026-04-30, where K06 is lapsed: its only order then is O601 of 2026-01-10, 110 days
+  earlier, and the only repeat buyer, K10 (2026-02-15, 2026-03-15), makes the population
+  median gap 28 days, so one-time buyers lapse after max(90, 3 x 28) = 90 days. K06 orders
+  again on 2026-05-01 (O602). Every status at 2026-04-30: prospects K01, K02 (first order
+  05-10), K04, K11, K12; active K03 (29 days) and K09 (20); at risk (over 45 days) K05 (46,
+  internal), K07 (88), K08 (60), K10 (46, own gap 28: threshold 90); lapsed K06 (110).
+- 2026-06-29, the day before the only event of 2026-06-30 (K11's first order, O1101): K11 is
+  a prospect without engagement then, and nobody else changes class, except that K06 is now
+  `regained` on both dates: the last refresh before its latest order (2026-05-01) is
+  2026-04-30, which recorded it lapsed ("regained: lapsed at the refresh of 2026-04-30,
+  ordered on 2026-05-01"). Without that refresh the order history decides and says active
+  (its gap of 111 days < 3 x the population median gap of 61), as in the first build.
+
+Re-running a date must replace it.
 """
 
 from __future__ import annotations
@@ -24,6 +37,7 @@ from tests.python.conftest import Warehouse, build_warehouse
 CRAFTED = PROJECT_DIR / "tests" / "fixtures" / "crafted"
 LATEST = "2026-06-30"
 EARLIER = "2026-06-29"
+APRIL = "2026-04-30"
 
 
 @pytest.fixture(scope="module", params=["duckdb", "postgres", "spark"])
@@ -253,7 +267,8 @@ def test_whale_curve_funnel_and_worklist(crafted: Warehouse):
 
 
 # Moves from 2026-06-29 to 2026-06-30, per dimension: (from, to) -> contacts. Only K11
-# moves (its first order); everyone else keeps their class (docs/segments_and_history.md).
+# moves (its first order); everyone else keeps their class (docs/segments_and_history.md);
+# K06 is regained on both dates (lapsed at the refresh of 2026-04-30, ordered on 2026-05-01).
 EXPECTED_TRANSITIONS = {
     "lifecycle_stage": {
         ("reaching", "conversion"): 1,
@@ -265,7 +280,8 @@ EXPECTED_TRANSITIONS = {
     "activity_status": {
         ("prospect", "active"): 1,
         ("prospect", "prospect"): 3,
-        ("active", "active"): 4,
+        ("active", "active"): 3,
+        ("regained", "regained"): 1,
         ("at_risk", "at_risk"): 3,
         ("lapsed", "lapsed"): 1,
     },
@@ -295,6 +311,33 @@ EXPECTED_TRANSITIONS = {
 }
 
 
+# Activity status at 2026-04-30 (module docstring) and its moves to 2026-06-29: K02 bought
+# on 05-10, K06 was regained (lapsed at 04-30, ordered 05-01), K10 lapsed (106 days > 90).
+APRIL_ACTIVITY = {
+    "K01": "prospect",
+    "K02": "prospect",
+    "K03": "active",
+    "K04": "prospect",
+    "K05": "at_risk",
+    "K06": "lapsed",
+    "K07": "at_risk",
+    "K08": "at_risk",
+    "K09": "active",
+    "K10": "at_risk",
+    "K11": "prospect",
+    "K12": "prospect",
+}
+APRIL_TO_EARLIER_ACTIVITY = {
+    ("prospect", "prospect"): 4,
+    ("prospect", "active"): 1,
+    ("active", "active"): 2,
+    ("at_risk", "at_risk"): 3,
+    ("lapsed", "regained"): 1,
+    ("at_risk", "lapsed"): 1,
+}
+K06_REGAINED = "regained: lapsed at the refresh of 2026-04-30, ordered on 2026-05-01"
+
+
 def as_text(warehouse: Warehouse, expr: str) -> str:
     return f"cast({expr} as {'string' if warehouse.engine == 'spark' else 'varchar'})"
 
@@ -319,32 +362,59 @@ def invocation_of(warehouse: Warehouse, as_of_date: str) -> set[str]:
     return {row[0] for row in rows}
 
 
+def activity_of(warehouse: Warehouse, contact_id: str) -> tuple[str, str]:
+    rows = warehouse.query(
+        f"select activity_status, activity_reason from {warehouse.schema('marts')}.customers"
+        f" where contact_id = '{contact_id}'"
+    )
+    assert len(rows) == 1
+    return rows[0]
+
+
 def test_history_appends_dates_replaces_reruns_and_records_transitions(crafted: Warehouse):
     marts = crafted.schema("marts")
     assert history_counts(crafted) == {LATEST: 12}
     assert crafted.query(f"select count(*) from {marts}.customer_state_transitions") == [(0,)]
+    # no earlier refresh: the order history decides, K06's gap of 111 days is no regain
+    assert activity_of(crafted, "K06")[0] == "active"
+
+    dbt_build(crafted, APRIL)  # a refresh recorded after a later one: dates need no order
+    assert history_counts(crafted) == {APRIL: 12, LATEST: 12}
+    april = crafted.query(
+        f"select contact_id, activity_status from {marts}.customer_state_history"
+        f" where as_of_date = cast('{APRIL}' as date)"
+    )
+    assert dict(april) == APRIL_ACTIVITY
 
     dbt_build(crafted, EARLIER)
-    assert history_counts(crafted) == {EARLIER: 12, LATEST: 12}
+    assert history_counts(crafted) == {APRIL: 12, EARLIER: 12, LATEST: 12}
     first_run = invocation_of(crafted, EARLIER)
+    assert activity_of(crafted, "K06") == ("regained", K06_REGAINED)
 
     dbt_build(crafted, EARLIER)  # the same date again: replaced, not duplicated
-    assert history_counts(crafted) == {EARLIER: 12, LATEST: 12}
+    assert history_counts(crafted) == {APRIL: 12, EARLIER: 12, LATEST: 12}
     assert invocation_of(crafted, EARLIER) != first_run
 
     dbt_build(crafted)  # back to the default date (the latest event): replaced too
-    assert history_counts(crafted) == {EARLIER: 12, LATEST: 12}
+    assert history_counts(crafted) == {APRIL: 12, EARLIER: 12, LATEST: 12}
     latest = crafted.query(f"select {as_text(crafted, 'max(as_of_date)')} from {marts}.customers")
     assert latest == [(LATEST,)]
+    # lapsed at the refresh of 2026-04-30 and ordered since: regained from the history
+    assert activity_of(crafted, "K06") == ("regained", K06_REGAINED)
 
     rows = crafted.query(
         f"select dimension, {as_text(crafted, 'from_as_of_date')},"
         f" {as_text(crafted, 'to_as_of_date')}, from_value, to_value, movement, contacts"
         f" from {marts}.customer_state_transitions"
     )
-    assert {(row[1], row[2]) for row in rows} == {(EARLIER, LATEST)}
+    assert {(row[1], row[2]) for row in rows} == {(APRIL, EARLIER), (EARLIER, LATEST)}
     got = {}
-    for dimension, _, _, from_value, to_value, movement, contacts in rows:
+    april_activity = {}
+    for dimension, from_date, _, from_value, to_value, movement, contacts in rows:
+        if from_date == APRIL:
+            if dimension == "activity_status":
+                april_activity[(from_value, to_value)] = contacts
+            continue
         got.setdefault(dimension, {})[(from_value, to_value)] = contacts
         want_movement = "unchanged" if from_value == to_value else None
         if from_value != to_value:
@@ -353,3 +423,4 @@ def test_history_appends_dates_replaces_reruns_and_records_transitions(crafted: 
             )
         assert movement == want_movement, (dimension, from_value, to_value, movement)
     assert got == EXPECTED_TRANSITIONS
+    assert april_activity == APRIL_TO_EARLIER_ACTIVITY
