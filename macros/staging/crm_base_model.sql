@@ -5,7 +5,7 @@
     written once here and applies to every entity.
 
     Output: one row per raw row, with typed columns, the load lineage, `_raw_values` (the
-    text as it arrived, for the rejects model), `_reject_reasons` (null when the row is good;
+    text as it arrived, for the rejects model; null on good rows), `_reject_reasons` (null when the row is good;
     otherwise every broken rule, comma separated) and `_version_rank` (1 = the latest good
     version of its key; good rows with a higher rank are superseded versions).
 
@@ -31,11 +31,13 @@ typed as (
         {%- for column in columns %}
         {{ crm_typed_value(column) }} as {{ column.name }},
         {%- endfor %}
+        {%- for column in columns %}
+        {{ column.name }} as _raw_{{ column.name }},
+        {%- endfor %}
         _source_file,
         _source_row_number,
         _load_id,
         _loaded_at,
-        {{ crm_raw_values_text(columns) }} as _raw_values,
         nullif({{ crm_reason_list(columns) }}, '') as _type_reasons
     from source
 
@@ -44,13 +46,22 @@ typed as (
 checked as (
 
     select
-        typed.*,
+        {%- for column in columns %}
+        typed.{{ column.name }},
+        {%- endfor %}
+        typed._source_file,
+        typed._source_row_number,
+        typed._load_id,
+        typed._loaded_at,
+        case
+            when {{ crm_reject_condition(parents) }}
+                then {{ crm_raw_values_text(columns) }}
+        end as _raw_values,
         nullif(concat_ws(', ',
             _type_reasons
             {%- for column_name, parent in parents.items() %},
             case
-                when typed.{{ column_name }} is not null
-                    and parent_{{ loop.index }}.parent_key is null
+                when {{ crm_orphan_condition(column_name, loop.index) }}
                     then 'orphan_{{ column_name }}'
             end
             {%- endfor %}
@@ -185,13 +196,29 @@ from checked
 {%- endmacro %}
 
 
-{#- The raw row as readable text (column=value | ...), kept with each reject. -#}
+{#- The raw row as readable text (column=value | ...), kept with each reject only: on good
+    rows it would be the widest column of the table and is never read. -#}
 {% macro crm_raw_values_text(columns) -%}
     concat_ws(' | '
     {%- for column in columns %},
-        concat('{{ column.name }}=', coalesce({{ column.name }}, ''))
+        concat('{{ column.name }}=', coalesce(typed._raw_{{ column.name }}, ''))
     {%- endfor %}
     )
+{%- endmacro %}
+
+
+{#- A reference of the row points to no staged parent (parent_<index> is its lookup join). -#}
+{% macro crm_orphan_condition(column_name, index) -%}
+    typed.{{ column_name }} is not null and parent_{{ index }}.parent_key is null
+{%- endmacro %}
+
+
+{#- The row breaks a contract rule or points to a missing parent. -#}
+{% macro crm_reject_condition(parents) -%}
+    typed._type_reasons is not null
+    {%- for column_name, parent in parents.items() %}
+    or ({{ crm_orphan_condition(column_name, loop.index) }})
+    {%- endfor %}
 {%- endmacro %}
 
 

@@ -70,6 +70,24 @@ def test_rejects_and_their_reasons_match_the_independent_reading(warehouse: Ware
         assert any(r.startswith(kind) for r in reasons), kind
 
 
+def test_every_reject_keeps_its_row_as_it_arrived(warehouse: Warehouse):
+    """raw_values is rebuilt here from the landing file at the reject's row number."""
+    contract = load_contract()
+    rows = warehouse.query(
+        "select entity, _source_file, _source_row_number, raw_values "
+        f"from {warehouse.schema('staging')}.stg_crm__rejects"
+    )
+    assert rows, "the sample has rejects"
+    files: dict[str, list[dict]] = {}
+    for entity, source_file, row_number, raw_values in rows:
+        if source_file not in files:
+            files[source_file] = read_rows(SAMPLE_LANDING / source_file)
+        landed = files[source_file][row_number - 1]
+        columns = contract.entities[entity].columns
+        expected = " | ".join(f"{column}={landed.get(column) or ''}" for column in columns)
+        assert raw_values == expected, (source_file, row_number)
+
+
 def test_legacy_encoded_names_survive(warehouse: Warehouse):
     [legacy_file] = SAMPLE_LANDING.glob("contacts/*.windows-1250.csv")
     rows = list(csv.DictReader(io.StringIO(legacy_file.read_bytes().decode("cp1250"))))
