@@ -71,10 +71,15 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("CRM_DBT_VARS"),
         help="dbt vars for this build, as YAML, e.g. '{as_of_date: 2026-06-30}' (env CRM_DBT_VARS)",
     )
+    parser.add_argument(
+        "--no-load",
+        action="store_true",
+        help="build only: the caller has loaded the landing files (scripts.refresh does)",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
-    outcomes = load_landing(Path(args.landing), args.target)
-    print_summary(outcomes)
+    if not args.no_load:
+        print_summary(load_landing(Path(args.landing), args.target))
     dbt_vars = ["--vars", args.vars] if args.vars else []
     run_dbt(["build", "--exclude", NEEDS_VALUE_MODEL, *dbt_vars], args.target)
     fit_value_model(args.target)
