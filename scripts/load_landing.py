@@ -265,7 +265,7 @@ class DuckDBTarget:
 
     def __init__(self, path: Path, schema: str):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.con = duckdb.connect(str(path))
+        self.con = duckdb.connect(str(path), config=duckdb_settings())
         self.schema = schema
         self.con.execute(f"create schema if not exists {quote_ident(schema)}")
 
@@ -452,6 +452,17 @@ class SparkTarget:
         pass
 
 
+def duckdb_settings(in_memory: bool = False) -> dict[str, str]:
+    """The same memory bound as the dbt profile (CRM_DUCKDB_MEMORY_LIMIT): a large landing
+    file spills to disk instead of taking 80% of the machine's memory. A file database spills
+    beside itself (<file>.tmp); an in-memory one to a folder of its own process."""
+    settings = {"memory_limit": os.environ.get("CRM_DUCKDB_MEMORY_LIMIT", "2GB")}
+    if in_memory:
+        spill = Path(tempfile.gettempdir()) / f"crm-duckdb-spill-{os.getpid()}"
+        settings["temp_directory"] = str(spill)
+    return settings
+
+
 def open_target(target: str, schema: str):
     """Return (target writer, DuckDB connection to read landing files with)."""
     if target == "duckdb":
@@ -459,7 +470,7 @@ def open_target(target: str, schema: str):
             env_path("CRM_DUCKDB_PATH", PROJECT_DIR / "warehouse/crm.duckdb"), schema
         )
         return writer, writer.con
-    reader_con = duckdb.connect(":memory:")
+    reader_con = duckdb.connect(":memory:", config=duckdb_settings(in_memory=True))
     if target == "postgres":
         return PostgresTarget(reader_con, schema), reader_con
     if target == "spark":
