@@ -27,6 +27,10 @@ run: $(VENV_STAMP)
 refresh: $(VENV_STAMP)
 	$(RUN) python -m scripts.refresh
 
+## bench: time full and incremental refresh vs a DuckDB reference and a pandas peer (docs/benchmarks.md)
+bench: $(VENV_STAMP)
+	$(RUN) python -m bench.harness $(BENCH_ARGS)
+
 ## validate: great-expectations suites on the landing extracts and the marts (Data Docs)
 .PHONY: validate
 validate: $(VENV_STAMP)

@@ -1,0 +1,471 @@
+"""Fast unit tests of the benchmark harness (bench/harness.py): no dbt build, no generator.
+
+Covered: the median, the interleaving order, the landing split, the parsing of a refresh's
+timestamped output and of dbt's JSON log, the agreement check, the targets, the rendering of
+the results and the marker replacement in docs/benchmarks.md, and the memory measurement of
+child processes that allocate a known amount.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+
+import pytest
+
+from bench import harness
+
+# ------------------------------------------------------------------------------ small logic
+
+
+def test_median_odd_even_and_empty():
+    assert harness.median([3.0, 1.0, 2.0]) == 2.0
+    assert harness.median([4, 1, 3, 2]) == 2.5
+    assert harness.median([None, 5.0, None]) == 5.0
+    assert harness.median([]) is None
+    assert harness.median([None]) is None
+
+
+def test_interleaving_rotates_so_every_unit_runs_first_once():
+    units = [("full_refresh", "incremental_refresh"), ("reference",), ("pandas",), ("startup",)]
+    orders = [harness.interleaved_order(units, r) for r in range(4)]
+    assert orders[0] == units
+    assert orders[1] == [("reference",), ("pandas",), ("startup",), units[0]]
+    assert [o[0] for o in orders] == units  # each unit is first exactly once
+    assert [o[-1] for o in orders] == [units[3], units[0], units[1], units[2]]
+    for order in orders:  # the incremental refresh always directly follows its full refresh
+        flat = [c for unit in order for c in unit]
+        assert flat.index("incremental_refresh") == flat.index("full_refresh") + 1
+    assert harness.interleaved_order(units, 5) == orders[1]
+    assert harness.interleaved_order([], 2) == []
+
+
+def test_parse_scales_and_growth_exponent():
+    assert harness.parse_scales("100000, 1M,2k,1_000") == [100_000, 1_000_000, 2000, 1000]
+    assert harness.growth_exponent(10.0, 100.0, 1000, 10_000) == pytest.approx(1.0)
+    assert harness.growth_exponent(10.0, 50.0, 1000, 10_000) < 1
+
+
+def test_cli_adds_scale_to_scales_and_checks_contenders(tmp_path):
+    args = harness.parse_args(["--scales", "2k", "--scale", "10000000", "--workdir", str(tmp_path)])
+    assert args.scales == [2000, 10_000_000]
+    assert args.repeats == 3
+    with pytest.raises(SystemExit):
+        harness.parse_args(["--contenders", "incremental_refresh"])
+    with pytest.raises(SystemExit):
+        harness.parse_args(["--contenders", "full_refresh,spark"])
+
+
+# ------------------------------------------------------------------------------ landing split
+
+
+def test_split_landing_keeps_all_but_the_last_days_orders_lines_invoices_payments(tmp_path):
+    generated = tmp_path / "generated"
+    files = {
+        "contacts/2026-10-28.csv": "contact_id\nc1\n",
+        "contacts/2026-10-31.csv": "contact_id\nc2\n",
+        "orders/2026-10-28.csv": "order_id\no1\no2\no3\n",
+        "orders/2026-10-30.csv": "order_id\no4\n",
+        "orders/2026-10-31.csv": "order_id\no3\no5\n",
+        "order_lines/2026-10-31.csv": "order_line_id\nl1\n",
+        "invoices/2026-10-31.csv": "invoice_id\ni1\n",
+        "payments/2026-10-30.csv": "payment_id\np1\n",
+        "payments/2026-10-31.csv": "payment_id\np2\n",
+    }
+    for rel, text in files.items():
+        (generated / rel).parent.mkdir(parents=True, exist_ok=True)
+        (generated / rel).write_text(text)
+    full = tmp_path / "full"
+    facts = harness.split_landing(generated, full)
+    assert facts["drop_date"] == "2026-10-31"
+    assert sorted(facts["drop_files"]) == [
+        "invoices/2026-10-31.csv",
+        "order_lines/2026-10-31.csv",
+        "orders/2026-10-31.csv",
+        "payments/2026-10-31.csv",
+    ]
+    kept = sorted(p.relative_to(full).as_posix() for p in full.rglob("*") if p.is_file())
+    assert kept == [
+        "contacts/2026-10-28.csv",
+        "contacts/2026-10-31.csv",  # other entities' last day stays in the full landing
+        "orders/2026-10-28.csv",
+        "orders/2026-10-30.csv",
+        "payments/2026-10-30.csv",
+    ]
+    share = harness.drop_share(generated, facts["drop_files"])
+    assert share["orders_before"] == 4
+    assert share["order_rows_in_drop"] == 2
+    assert share["new_orders_in_drop"] == 1  # o3 is an update of a known order
+    assert share["new_order_share"] == pytest.approx(0.25)
+
+
+# ------------------------------------------------------------------------------ profiles
+
+
+def _dbt_event(name: str, ts: str, invocation: str, **data) -> str:
+    return json.dumps({"info": {"name": name, "ts": ts, "invocation_id": invocation}, "data": data})
+
+
+def _node(name: str, path: str, kind: str, seconds: float) -> dict:
+    return {
+        "execution_time": seconds,
+        "node_info": {
+            "node_name": name,
+            "node_path": path,
+            "resource_type": kind,
+            "materialized": "table" if kind == "model" else kind,
+            "unique_id": f"{kind}.p.{name}",
+        },
+    }
+
+
+def test_refresh_profile_from_output_run_log_and_dbt_log(tmp_path):
+    t0 = 1_800_000_000.0  # epoch of the child's start
+    output = [
+        (0.0, "== prepare"),
+        (0.5, "== validate_landing"),
+        (10.5, "== load"),
+        (14.5, "== build_and_test"),
+        (16.0, "$ /venv/bin/dbt build --exclude source:value_model+ --target duckdb"),
+        (60.0, "$ python -m scripts.fit_value_model --target duckdb"),
+        (70.0, "$ /venv/bin/dbt build --select source:value_model+ --target duckdb"),
+        (100.0, "== validate_marts"),
+        (110.0, "== measure"),
+        (111.0, "== export"),
+        (115.0, "== publish"),
+    ]
+    stdout = tmp_path / "stdout.log"
+    stdout.write_text("".join(f"{t0 + t:.3f} {text}\n" for t, text in output))
+
+    def iso(t: float) -> str:
+        from datetime import UTC, datetime
+
+        return datetime.fromtimestamp(t0 + t, UTC).replace(tzinfo=None).isoformat() + "Z"
+
+    log = [
+        _dbt_event("MainReportVersion", iso(18), "a"),
+        _dbt_event("LogHookStartLine", iso(25), "a"),
+        _dbt_event(
+            "LogModelResult", iso(30), "a", **_node("stg_x", "staging/crm/stg_x.sql", "model", 3)
+        ),
+        _dbt_event(
+            "LogModelResult", iso(40), "a", **_node("int_y", "intermediate/int_y.sql", "model", 9)
+        ),
+        _dbt_event("LogTestResult", iso(41), "a", **_node("not_null_x", "nn.sql", "test", 1.5)),
+        _dbt_event("FinishedRunningStats", iso(59), "a", execution_time=34.0),
+        "not json at all",
+        _dbt_event("MainReportVersion", iso(71), "b"),
+        _dbt_event("UnableToPartialParse", iso(72), "b", reason="profile has changed"),
+        _dbt_event("LogStartLine", iso(76), "b"),
+        _dbt_event(
+            "LogModelResult", iso(90), "b", **_node("customers", "marts/customers.sql", "model", 12)
+        ),
+        _dbt_event("LogTestResult", iso(95), "b", **_node("ut", "marts/x.yml", "unit_test", 0.5)),
+        _dbt_event("FinishedRunningStats", iso(99), "b", execution_time=23.0),
+    ]
+    dbt_log = tmp_path / "dbt.log"
+    dbt_log.write_text("\n".join(log) + "\n")
+    steps = {
+        "prepare": 0.4,
+        "validate_landing": 10.0,
+        "load": 4.0,
+        "build_and_test": 85.5,
+        "validate_marts": 10.0,
+        "measure": 1.0,
+        "export": 4.0,
+        "publish": 0.6,
+    }
+    samples = [(t0 + t, kib) for t, kib in [(1, 100), (5, 900), (30, 2000), (65, 3000), (105, 700)]]
+    run = harness.ChildRun(
+        command=["x"],
+        returncode=0,
+        wall_s=118.0,
+        maxrss_kib=3000,
+        tree_peak_kib=3000,
+        started_epoch=t0,
+        samples=samples,
+    )
+    profile = harness.refresh_profile(run, {"step_seconds": steps}, stdout, dbt_log)
+    phases = profile["phases"]
+    assert phases["validate_landing"] == 10.0  # the run log is authoritative for steps
+    dbt1 = "build_and_test / dbt build --exclude source:value_model+"
+    assert phases["build_and_test / run_pipeline start, before its first command"] == 1.5
+    assert phases[dbt1] == 44.0
+    assert phases[f"{dbt1} / start-up: interpreter and imports"] == 2.0  # 16 s -> 18 s
+    assert phases[f"{dbt1} / start-up: parse, connect"] == 7.0  # 18 s -> hook at 25 s
+    assert phases[f"{dbt1} / running nodes (dbt's timer)"] == 34.0
+    assert phases["build_and_test / value model fit"] == 10.0
+    assert phases["build_and_test / dbt build --select source:value_model+"] == 30.0
+    assert phases["other (interpreter start, lock, run log)"] == pytest.approx(118 - 115.5)
+    assert profile["phase_peak_kib"]["validate_landing"] == 900
+    assert profile["phase_peak_kib"]["build_and_test / value model fit"] == 3000
+    assert profile["dbt_invocations"] == 2
+    assert profile["dbt_parse"] == ["partial", "profile has changed"]
+    assert profile["dbt_groups"]["staging models"] == {"nodes": 1, "seconds": 3.0}
+    assert profile["dbt_groups"]["intermediate models"]["seconds"] == 9.0
+    assert profile["dbt_groups"]["marts models"]["seconds"] == 12.0
+    assert profile["dbt_groups"]["data tests"]["nodes"] == 1
+    assert profile["dbt_groups"]["unit tests"]["nodes"] == 1
+    assert profile["dbt_models"]["customers"]["layer"] == "marts"
+
+
+# ------------------------------------------------------------------------------ agreement
+
+
+def test_compare_stats_names_every_difference():
+    mart = {
+        "contacts": 3,
+        "sum net_revenue": 100.0,
+        "sum profit": 10.0,
+        "sum paid_orders": 5.0,
+        "value_tier": {"gold": 1, "(none)": 2},
+    }
+    same = dict(mart, **{"sum net_revenue": 100.0001})  # per-contact rounding
+    assert set(harness.compare_stats(mart, same).values()) == {"same"}
+    other = dict(mart, contacts=4, **{"sum profit": 11.0, "value_tier": {"gold": 2, "(none)": 2}})
+    verdicts = harness.compare_stats(mart, other)
+    assert verdicts["contacts"].startswith("differs")
+    assert verdicts["sum profit"].startswith("differs")
+    assert verdicts["value_tier"] == "differs: gold 1 vs 2"
+    assert harness.compare_stats(mart, {"contacts": 3})["sum profit"] == "missing"
+
+
+# ------------------------------------------------------------------------------ rendering
+
+
+def _run(scale, contender, repeat, wall, peak=500.0, ok=True, **extra):
+    return {
+        "scale": scale,
+        "repeat": repeat,
+        "contender": contender,
+        "ok": ok,
+        "wall_s": wall,
+        "peak_mib": peak,
+        "tree_peak_mib": peak,
+        "maxrss_mib": peak / 2,
+        "run_dir": "/tmp/x",
+        **extra,
+    }
+
+
+def _profile(build: float) -> dict:
+    return {
+        "phases": {"load": 2.0, "build_and_test": build, "build_and_test / value model fit": 1.0},
+        "phase_peak_kib": {"load": 100 * 1024, "build_and_test": 400 * 1024},
+        "dbt_invocations": 2,
+        "dbt_parse": ["partial", "partial"],
+        "dbt_groups": {"staging models": {"nodes": 10, "seconds": build / 2}},
+        "dbt_models": {"stg_a": {"layer": "staging", "materialized": "table", "seconds": 3.0}},
+    }
+
+
+def _payload() -> dict:
+    stats = {
+        "contacts": 10,
+        "sum net_revenue": 5.0,
+        "sum profit": 1.0,
+        "sum paid_orders": 7.0,
+        "value_tier": {"gold": 10},
+    }
+    runs = []
+    for scale, k in ((1000, 1), (10_000, 5)):
+        for repeat, jitter in enumerate((0.0, 2.0, -1.0)):
+            runs.append(
+                _run(
+                    scale,
+                    "full_refresh",
+                    repeat,
+                    100 * k + jitter,
+                    peak=1000.0 * k,
+                    profile=_profile(50.0 * k),
+                    output_stats=stats,
+                )
+            )
+            runs.append(
+                _run(scale, "incremental_refresh", repeat, 20 * k + jitter, profile=_profile(5.0))
+            )
+            runs.append(_run(scale, "reference", repeat, 10 * k + jitter, output_stats=stats))
+            parts = {"interpreter_and_imports_s": 3.0, "parse_connect_s": 2.0}
+            parts.update(running_nodes_s=1.0, parse="partial")
+            runs.append(_run(scale, "dbt_startup", repeat, 6.0, startup=parts))
+        runs.append(_run(scale, "pandas", 0, 0.0, ok=False, error="not run: module missing"))
+    scales = [
+        {"contacts": n, "data": {"seed": 42}, "as_of": "2026-10-31", "orders": []}
+        for n in (1000, 10_000)
+    ]
+    payload = {
+        "date": "2026-11-23T00:00:00+00:00",
+        "command": "python -m bench.harness --scales 1000,10000",
+        "settings": {"repeats": 3, "dbt_threads": "4"},
+        "machine": {
+            "cores": 2,
+            "cores_usable": 2,
+            "memory_gib": 23.4,
+            "cpu": "Test CPU",
+            "os": "Linux",
+        },
+        "versions": {"python": "3.12", "duckdb": "1.5"},
+        "git": {"commit": "abc1234", "uncommitted_project_files": 0},
+        "load_average_start": [1.0, 1.0, 1.0],
+        "load_average_end": [1.0, 1.0, 1.0],
+        "runs": runs,
+    }
+    payload["summary"] = harness.summarise(payload, scales, runs)
+    return payload
+
+
+def test_summary_medians_ratios_growth_and_targets():
+    summary = _payload()["summary"]
+    small, large = summary["scales"]
+    full = small["contenders"]["full_refresh"]
+    assert full["median_s"] == 100.0
+    assert (full["min_s"], full["max_s"]) == (99.0, 102.0)
+    assert full["x_reference"] == pytest.approx(10.0)
+    assert small["contenders"]["pandas"] == {
+        "runs": 1,
+        "ok": 0,
+        "median_s": None,
+        "min_s": None,
+        "max_s": None,
+        "peak_mib": None,
+        "tree_peak_mib": None,
+        "maxrss_mib": None,
+        "x_reference": None,
+    }
+    assert small["phases"]["full_refresh"]["build_and_test"] == {
+        "median_s": 50.0,
+        "peak_mib": 400.0,
+    }
+    assert set(small["agreement"]["verdicts"]) == {"reference"}  # pandas did not run
+    assert set(small["agreement"]["verdicts"]["reference"].values()) == {"same"}
+    growth = {g["contender"]: g for g in summary["growth"]}
+    assert growth["full_refresh"]["time_ratio"] == pytest.approx(5.0)
+    assert growth["full_refresh"]["exponent"] == pytest.approx(0.699, abs=0.001)
+    targets = {(t["target"].split(" (")[0], t["scale"]): t["status"] for t in summary["targets"]}
+    # 100 s vs 2 x 10 s + 6 s: not met; incremental 20 <= 100/3: met; pandas: not measured
+    assert targets[("full refresh <= 2 x reference + dbt start-up", 1000)] == "not met"
+    assert targets[("incremental refresh <= 1/3 of the full refresh", 1000)] == "met"
+    assert targets[("full refresh faster than the pandas peer", 1000)] == "not measured"
+    assert targets[("refresh peak memory < 3 GB", 1000)] == "met"  # 1,000 MiB
+    assert targets[("refresh peak memory < 3 GB", 10_000)] == "not met"  # 5,000 MiB > 3e9 B
+    assert targets[("full refresh <= 2 x reference + dbt start-up", 1_000_000)] == "not measured"
+    assert targets[("full refresh grows no worse than linearly", 10_000)] == "met"
+    assert targets[("10M contacts completes", 10_000_000)] == "not measured"
+
+
+def test_render_results_has_the_tables_and_the_failures():
+    text = harness.render_results(_payload())
+    assert "### 1k contacts (1,000)" in text and "### 10k contacts (10,000)" in text
+    assert "| full refresh (scripts.refresh, from scratch) | 3/3 | 100.0 | 99.0 – 102.0 |" in text
+    assert "| 10.00× |" in text  # ratio to the reference
+    assert "| pandas peer | 0/1 | – |" in text
+    assert "Machine: 2 cores (2 usable), 23.4 GiB memory, Test CPU, Linux" in text
+    assert "Versions: python 3.12, duckdb 1.5" in text
+    assert "`python -m bench.harness --scales 1000,10000`" in text
+    assert "↳ value model fit" in text
+    assert "| staging models | 10 | 25.0 |" in text
+    assert "Slowest models of the full refresh" in text
+    assert "dbt parsing per invocation: partial, partial." in text
+    assert "interpreter and imports 3.00 s, parse and connect 2.00 s (partial parse)" in text
+    assert "| 1k → 10k | 10.00× | 5.00× | 0.70 |" in text
+    assert "| **not met** |" in text
+    assert "### Failures" in text and "not run: module missing" in text
+
+
+def test_markers_replace_only_the_results_block(tmp_path):
+    doc = tmp_path / "benchmarks.md"
+    harness.write_doc(doc, "first results\n")
+    created = doc.read_text()
+    assert created.startswith("# Benchmarks")
+    assert harness.MARK_START + "\nfirst results\n" + harness.MARK_END in created
+    doc.write_text(
+        "# Mine\n\nintro\n\n"
+        + created[created.index(harness.MARK_START) :]
+        + "\n## Analysis\n\nwritten by hand\n"
+    )
+    harness.write_doc(doc, "second results")
+    text = doc.read_text()
+    assert text.startswith("# Mine\n\nintro\n\n" + harness.MARK_START + "\nsecond results\n")
+    assert "first results" not in text
+    assert text.endswith("## Analysis\n\nwritten by hand\n")
+    assert text.count(harness.MARK_START) == 1
+    assert harness.replace_between_markers("plain", "r").endswith(f"{harness.MARK_END}\n")
+
+
+# ------------------------------------------------------------------------------ memory
+
+ALLOCATE = "data = b'x' * ({mib} << 20); import time; time.sleep({sleep})"
+
+
+def _python(code: str) -> list[str]:
+    return [sys.executable, "-c", textwrap.dedent(code)]
+
+
+def test_run_child_measures_the_peak_of_a_child_that_allocates(tmp_path):
+    run = harness.run_child(
+        _python(ALLOCATE.format(mib=200, sleep=0.8) + "; print('done')"),
+        stdout_path=tmp_path / "out.log",
+        stderr_path=tmp_path / "err.log",
+        sample_interval=0.1,
+    )
+    assert run.returncode == 0
+    assert 200 * 1024 <= run.maxrss_kib < 320 * 1024
+    assert 200 * 1024 <= run.tree_peak_kib < 320 * 1024
+    assert run.wall_s >= 0.8
+    stamp, _, line = (tmp_path / "out.log").read_text().strip().partition(" ")
+    assert line == "done" and float(stamp) >= run.started_epoch
+
+
+def test_run_child_counts_grandchildren_alive_together_and_reaped(tmp_path):
+    # The child holds 100 MiB while its child holds 150 MiB: wait4 sees the largest single
+    # process (150), the sampler the two at once (250).
+    code = f"""
+        import subprocess, sys
+        data = b'x' * (100 << 20)
+        subprocess.run([sys.executable, "-c", {ALLOCATE.format(mib=150, sleep=1.0)!r}], check=True)
+    """
+    run = harness.run_child(
+        _python(code),
+        stdout_path=tmp_path / "out.log",
+        stderr_path=tmp_path / "err.log",
+        sample_interval=0.1,
+    )
+    assert run.returncode == 0, (tmp_path / "err.log").read_text()
+    assert 150 * 1024 <= run.maxrss_kib < 230 * 1024
+    assert run.tree_peak_kib >= 250 * 1024
+    assert run.peak_kib == run.tree_peak_kib
+
+
+def test_run_child_reports_failure_and_timeout(tmp_path):
+    failed = harness.run_child(
+        _python("import sys; print('boom', file=sys.stderr); sys.exit(3)"),
+        stdout_path=tmp_path / "a.out",
+        stderr_path=tmp_path / "a.err",
+    )
+    assert failed.returncode == 3 and not failed.timed_out
+    assert (tmp_path / "a.err").read_text().rstrip().endswith("boom")
+    slow = harness.run_child(
+        _python("import time; time.sleep(30)"),
+        stdout_path=tmp_path / "b.out",
+        stderr_path=tmp_path / "b.err",
+        timeout=0.5,
+    )
+    assert slow.timed_out and slow.returncode != 0 and slow.wall_s < 15
+
+
+def test_last_run_record_ignores_a_run_older_than_the_child(tmp_path):
+    log = tmp_path / "refresh_runs.jsonl"
+    log.write_text(
+        json.dumps({"run_id": "a", "started_at": "2026-11-23T00:00:00"})
+        + "\n"
+        + json.dumps({"run_id": "b", "started_at": "2026-11-23T00:10:00.5"})
+        + "\n"
+    )
+    from datetime import UTC, datetime
+
+    at = datetime(2026, 11, 23, 0, 10, tzinfo=UTC).timestamp()
+    assert harness.last_run_record(tmp_path)["run_id"] == "b"
+    assert harness.last_run_record(tmp_path, at)["run_id"] == "b"
+    assert harness.last_run_record(tmp_path, at + 3600) is None
+    assert harness.last_run_record(tmp_path / "missing") is None
