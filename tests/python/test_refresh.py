@@ -4,13 +4,16 @@ One full refresh is shared by the session (`published_refresh`, also used by tes
 and test_validate.py); each test copies it, so tests never disturb one another. Failures are
 provoked the way they happen in production, without touching the repository: a mistyped
 evaluation date (dbt build fails) and a landing drop with impossible NPS scores (landing
-validation fails). Published files are compared by sha256 before and after.
+validation fails). Published files are compared by sha256 before and after. One test runs on
+a copy of the shipped sample instead: a refresh that loads one new orders drop must publish
+the same marts as one refresh of all files.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -26,13 +29,14 @@ from scripts.contract import PROJECT_DIR
 from scripts.refresh import EXIT_LOCKED
 
 CRAFTED_LANDING = PROJECT_DIR / "tests" / "fixtures" / "crafted" / "landing"
+SAMPLE_LANDING = PROJECT_DIR / "data" / "sample" / "landing"
 # Tables that change on every refresh by design (state appended per run).
 PER_RUN_TABLES = ("history", "transition")
 # Columns that record when a run happened, not what it computed.
 RUN_TIME_COLUMNS = {"fitted_at", "refreshed_at", "built_at", "exported_at", "_loaded_at"}
 
 
-def refresh_env(workdir: Path) -> dict[str, str]:
+def refresh_env(workdir: Path, **extra: str) -> dict[str, str]:
     env = dict(os.environ)
     env.pop("CRM_PII_SALT", None)
     env.pop("CRM_DUCKDB_PATH", None)
@@ -40,6 +44,7 @@ def refresh_env(workdir: Path) -> dict[str, str]:
         DBT_TARGET="duckdb",
         DBT_TARGET_PATH=str(workdir / "dbt_target"),
         DBT_LOG_PATH=str(workdir / "dbt_logs"),
+        **extra,
     )
     return env
 
@@ -49,11 +54,13 @@ def refresh_command(warehouse: Path, landing: Path, *extra: str) -> list[str]:
     return [*command, "--landing", str(landing), *extra]
 
 
-def run_refresh(warehouse: Path, landing: Path, *extra: str) -> subprocess.CompletedProcess:
+def run_refresh(
+    warehouse: Path, landing: Path, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         refresh_command(warehouse, landing, *extra),
         cwd=PROJECT_DIR,
-        env=refresh_env(warehouse.parent),
+        env=refresh_env(warehouse.parent, **(env or {})),
         capture_output=True,
         text=True,
     )
@@ -235,3 +242,152 @@ def test_concurrent_refresh_is_refused_and_a_rerun_gives_identical_marts(warehou
     # the previous export folder is kept for readers still in it; the link moved on
     exports = warehouse_copy / "published" / "exports"
     assert os.readlink(exports).endswith(record["run_id"])
+
+
+# The last orders drop of the sample, withheld from the first refresh. orders/2026-10-31.csv
+# holds 75 rows: 20 new orders and 55 new versions of earlier orders (status changes);
+# order_lines/2026-10-31.csv holds 64 lines, 26 of them of those 20 new orders (the others
+# amend lines of earlier orders), so it goes with them: alone, those lines would be orphans.
+# The invoices (37 rows) and payments (45) of 2026-10-31 do not belong to the new orders
+# (none of the invoices is for one of them; the payments pay those invoices or older ones),
+# so they stay in the first refresh, as they would when the order system's export is late.
+WITHHELD_DROP = ("orders/2026-10-31.csv", "order_lines/2026-10-31.csv")
+# Mart columns that differ between two refreshes of the same data by design, and why.
+RUN_SPECIFIC_COLUMNS = {
+    # customer_state_history: the dbt invocation that wrote the row (a new one every build)
+    "dbt_invocation_id",
+    # value_model_diagnostics: the wall-clock time of the value-model fit
+    "fitted_at",
+}
+# Floating-point values compare to this relative tolerance, everything else exactly. Sums,
+# averages and correlations of DOUBLE columns (predicted_clv and average_predicted_clv of
+# customer_segments; totals, means and the frequency-spend correlation of
+# value_model_diagnostics) add rows up in the order they come, and that order follows the
+# order files were loaded in: they differ in the last bit or two (about 1e-16 relative). A
+# real difference (an order more or less, other fitted parameters) is many orders larger.
+FLOAT_RELATIVE_TOLERANCE = 1e-12
+
+
+def sorted_rows(con: duckdb.DuckDBPyConnection, relation: str) -> tuple[list[str], list[tuple]]:
+    """The relation's columns (run-specific ones left out) and its rows, sorted on the values
+    that compare exactly first; NaN is written 'NaN' so that equal rows compare equal."""
+    columns = [
+        name
+        for name, *_ in con.execute(f"select * from {relation} limit 0").description
+        if name not in RUN_SPECIFIC_COLUMNS
+    ]
+    selected = ", ".join(f'"{name}"' for name in columns)
+    rows = [
+        tuple("NaN" if isinstance(v, float) and math.isnan(v) else v for v in row)
+        for row in con.execute(f"select {selected} from {relation}").fetchall()
+    ]
+    exact = [
+        repr(tuple(None if isinstance(value, float) else value for value in row)) for row in rows
+    ]
+    order = sorted(range(len(rows)), key=lambda i: (exact[i], repr(rows[i])))
+    return columns, [rows[i] for i in order]
+
+
+def published_contents(warehouse: Path) -> dict[str, tuple[list[str], list[tuple]]]:
+    """Every table of main_marts in the published database, and every exported Parquet file."""
+    published = warehouse / "published"
+    contents = {}
+    with duckdb.connect(str(published / "crm.duckdb"), read_only=True) as con:
+        tables = con.execute(
+            "select table_name from information_schema.tables"
+            " where table_schema = 'main_marts' order by 1"
+        ).fetchall()
+        for (table,) in tables:
+            contents[f"main_marts.{table}"] = sorted_rows(con, f'main_marts."{table}"')
+        for path in sorted((published / "exports").glob("*.parquet")):
+            contents[f"exports/{path.name}"] = sorted_rows(con, f"read_parquet('{path}')")
+    return contents
+
+
+def same_value(got, want) -> bool:
+    if isinstance(got, float) and isinstance(want, float):
+        return math.isclose(got, want, rel_tol=FLOAT_RELATIVE_TOLERANCE, abs_tol=1e-300)
+    return type(got) is type(want) and got == want
+
+
+def difference(name: str, got: tuple[list, list], want: tuple[list, list]) -> str | None:
+    """None when the same rows, else how many rows differ, in which columns, and examples."""
+    (got_columns, got_rows), (want_columns, want_rows) = got, want
+    if got_columns != want_columns:
+        return f"{name}: columns {got_columns} != {want_columns}"
+    if len(got_rows) != len(want_rows):
+        return f"{name}: {len(got_rows)} rows refreshed, {len(want_rows)} in the full rebuild"
+    differing = [
+        (a, b)
+        for a, b in zip(got_rows, want_rows, strict=True)
+        if not all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    ]
+    if not differing:
+        return None
+    columns = {
+        column
+        for a, b in differing
+        for column, x, y in zip(got_columns, a, b, strict=True)
+        if not same_value(x, y)
+    }
+    return (
+        f"{name}: {len(differing)} of {len(got_rows)} rows differ in {sorted(columns)};"
+        f" refreshed, full rebuild: {differing[:2]}"
+    )
+
+
+def test_new_orders_drop_refreshed_gives_the_same_marts_as_a_full_rebuild(tmp_path):
+    """Refresh the sample without its last orders drop (WITHHELD_DROP), add the drop and
+    refresh again; refresh all files once into another warehouse folder. Every table of
+    main_marts in the two published databases and every exported Parquet file hold the same
+    rows (sorted), RUN_SPECIFIC_COLUMNS aside and floats to FLOAT_RELATIVE_TOLERANCE.
+
+    All three refreshes evaluate at 2026-10-31: the withheld drop has orders of that day,
+    but so do the marketing touches, tickets and NPS answers that stay. The second refresh
+    therefore replaces the state history of 2026-10-31 instead of finding an earlier
+    refresh, and `regained` is decided by the order history on both sides. (Had the drop
+    moved the evaluation date, the state history would hold an earlier refresh and a
+    customer lapsed in it could be `regained` in the refreshed warehouse only: by design,
+    see docs/decisions.md, Classifications.)
+
+    Unit tests are left out of these builds (they check rules on mocked rows, whatever the
+    data) and both warehouses hash personal data with the same salt, so exports compare.
+    """
+    landing = tmp_path / "landing"
+    shutil.copytree(SAMPLE_LANDING, landing)
+    withheld = {name: (landing / name).read_bytes() for name in WITHHELD_DROP}
+    for name in WITHHELD_DROP:
+        (landing / name).unlink()
+    env = {"DBT_EXCLUDE_RESOURCE_TYPES": "unit_test", "CRM_PII_SALT": "same-salt-on-both-sides"}
+    refreshed = tmp_path / "refreshed" / "wh"
+    full = tmp_path / "full" / "wh"
+
+    def refresh(warehouse: Path, landing: Path) -> dict:
+        completed = run_refresh(warehouse, landing, env=env)
+        assert completed.returncode == 0, (completed.stdout + completed.stderr)[-4000:]
+        record = runs(warehouse)[-1]
+        assert record["outcome"] == "success"
+        assert record["as_of_date"] == "2026-10-31"
+        return record
+
+    first = refresh(refreshed, landing)
+    assert first["files_refused"] == 0
+    with duckdb.connect(str(refreshed / "published" / "crm.duckdb"), read_only=True) as con:
+        paid_before = con.execute("select sum(paid_orders) from main_marts.customers").fetchone()
+
+    for name, data in withheld.items():
+        (landing / name).write_bytes(data)
+    second = refresh(refreshed, landing)
+    assert sorted(f["file"] for f in second["loaded_files"]) == sorted(WITHHELD_DROP)
+
+    everything = refresh(full, SAMPLE_LANDING)
+    assert everything["files_loaded"] == first["files_loaded"] + len(WITHHELD_DROP)
+
+    got, want = published_contents(refreshed), published_contents(full)
+    with duckdb.connect(str(full / "published" / "crm.duckdb"), read_only=True) as con:
+        paid_after = con.execute("select sum(paid_orders) from main_marts.customers").fetchone()
+    assert paid_before < paid_after, "the withheld drop changed nothing: the test proves nothing"
+    assert sorted(got) == sorted(want)
+    assert "main_marts.customers" in got and "exports/customers.parquet" in got
+    problems = [p for name in want if (p := difference(name, got[name], want[name]))]
+    assert not problems, "\n".join(problems)
