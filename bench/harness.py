@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -767,13 +768,43 @@ def git_state() -> dict:
         except (OSError, subprocess.SubprocessError):
             return ""
 
-    changed = git(
-        "status", "--porcelain", "--", "models", "macros", "scripts", "seeds", "dbt_project.yml"
-    )
+    changed = git("status", "--porcelain", "--", *CODE_PATHS)
     return {
         "commit": git("rev-parse", "--short", "HEAD"),
         "uncommitted_project_files": len(changed.splitlines()),
+        "code": code_fingerprint(),
     }
+
+
+# What a refresh or a peer runs: a change here during a bench makes its runs incomparable.
+CODE_PATHS = (
+    "models",
+    "macros",
+    "scripts",
+    "seeds",
+    "tests/dbt",
+    "bench",
+    "dbt_project.yml",
+    "profiles.yml",
+)
+
+
+def code_fingerprint(root: Path = PROJECT_DIR, paths: Sequence[str] = CODE_PATHS) -> str:
+    """A short hash of the files the contenders run (names and contents), taken before every
+    run: the checkout is shared, and a file edited during a bench changes what is measured."""
+    digest = hashlib.sha256()
+    for top in paths:
+        base = root / top
+        files = [base] if base.is_file() else sorted(base.rglob("*")) if base.is_dir() else []
+        for path in files:
+            if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+                continue
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            try:
+                digest.update(path.read_bytes())
+            except OSError:
+                continue
+    return digest.hexdigest()[:12]
 
 
 def load_average() -> list[float] | None:
@@ -936,6 +967,7 @@ class Bench:
         result["command"] = shlex.join(command)
         result["as_of"] = as_of if contender in ("reference", "pandas") else None
         result["load_average_before"] = load_average()
+        result["code"] = code_fingerprint()
         print(
             f"[bench] {human_scale(data.contacts)} r{repeat} {contender}: {shlex.join(command)}",
             flush=True,
@@ -1099,6 +1131,7 @@ class Bench:
         if not self.args.keep_data:
             shutil.rmtree(self.refresh_dir, ignore_errors=True)
         self.report["load_average_end"] = load_average()
+        self.report["git_end"] = git_state()
         summary = summarise(self.report, self.scales, self.results)
         payload = {**self.report, "summary": summary, "scales": self.scales, "runs": self.results}
         (self.runs_dir / "results.json").write_text(json.dumps(payload, indent=1, default=str))
@@ -1449,6 +1482,7 @@ def render_results(payload: dict) -> str:
         f"per repeat), median shown; dbt threads {payload['settings']['dbt_threads']}.",
         "",
     ]
+    out += code_warning(payload)
     failed = [r for r in payload["runs"] if not r["ok"]]
     for scale in summary["scales"]:
         n, d = scale["contacts"], scale["data"]
@@ -1640,6 +1674,28 @@ def render_results(payload: dict) -> str:
                 "",
             ]
     return "\n".join(out).rstrip() + "\n"
+
+
+def code_warning(payload: dict) -> list[str]:
+    """A warning when the project's files changed during the bench (shared checkout)."""
+    versions: dict[str, list[str]] = {}
+    for r in payload["runs"]:
+        if r.get("code"):
+            label = f"{human_scale(r['scale'])} r{r['repeat']} {r['contender']}"
+            versions.setdefault(r["code"], []).append(label)
+    start = payload.get("git", {}).get("code")
+    end = payload.get("git_end", {}).get("code")
+    if len(versions) <= 1 and start == end:
+        return []
+    lines = [
+        "**Warning: the project's files (models, macros, scripts, seeds, bench, dbt_project.yml, "
+        "profiles.yml) changed during this bench, so runs measured different code:**",
+        "",
+    ]
+    for code, runs in versions.items():
+        lines.append(f"- code `{code}`: {', '.join(runs)}")
+    lines += [f"- code at the start `{start}`, at the end `{end}`", ""]
+    return lines
 
 
 def describe_data(d: dict, as_of: str | None) -> str:

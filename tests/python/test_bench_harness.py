@@ -469,3 +469,22 @@ def test_last_run_record_ignores_a_run_older_than_the_child(tmp_path):
     assert harness.last_run_record(tmp_path, at)["run_id"] == "b"
     assert harness.last_run_record(tmp_path, at + 3600) is None
     assert harness.last_run_record(tmp_path / "missing") is None
+
+
+def test_code_fingerprint_changes_with_a_file_and_the_warning_names_the_runs(tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "a.sql").write_text("select 1")
+    (tmp_path / "profiles.yml").write_text("x: 1")
+    paths = ("models", "profiles.yml", "missing")
+    before = harness.code_fingerprint(tmp_path, paths)
+    assert harness.code_fingerprint(tmp_path, paths) == before
+    (tmp_path / "models" / "a.sql").write_text("select 2")
+    assert harness.code_fingerprint(tmp_path, paths) != before
+
+    payload = _payload()
+    assert harness.code_warning(payload) == []
+    payload["runs"][0]["code"], payload["runs"][1]["code"] = "aaa", "bbb"
+    warning = "\n".join(harness.code_warning(payload))
+    assert "changed during this bench" in warning
+    assert "- code `aaa`: 1k r0 full_refresh" in warning
+    assert "- code `bbb`: 1k r0 incremental_refresh" in warning
