@@ -56,6 +56,7 @@ from scripts.load_landing import (
     discover_files,
     duckdb_settings,
     env_path,
+    file_checksum,
     quote_ident,
 )
 
@@ -644,14 +645,25 @@ def validate_landing(
     validator: Validator,
     mostly: float = DEFAULT_MOSTLY,
     chunk_rows: int | None = None,
+    already_loaded: set[tuple[str, str]] | None = None,
 ) -> ValidationReport:
+    """already_loaded: (path relative to the landing folder, SHA-256) of the files the
+    warehouse's load manifest holds; those were validated when they arrived and are not read
+    again, so a new drop is judged on its own rows."""
     contract = load_contract()
     landing_dir = Path(landing_dir).resolve()
     chunk_rows = chunk_rows or validator.chunk_rows
     report = ValidationReport(stage="landing")
     by_entity: dict[str, list[Path]] = {}
+    skipped = 0
     for entity_name, path in discover_files(landing_dir):
+        source_file = path.relative_to(landing_dir).as_posix()
+        if already_loaded and (source_file, file_checksum(path)) in already_loaded:
+            skipped += 1
+            continue
         by_entity.setdefault(entity_name, []).append(path)
+    if skipped:
+        report.notes.append(f"{skipped} file(s) already loaded were validated when they arrived")
     con = duckdb.connect(":memory:", config=duckdb_settings(in_memory=True))
     try:
         reader = LandingReader(con, contract.declared_encodings)

@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from scripts.load_landing import file_checksum
 from scripts.validate import (
     RESULT_FORMAT,
     Validator,
@@ -78,6 +79,26 @@ def test_landing_defects_beyond_tolerance_fail(validator, tmp_path):
     assert (key["element_count"], key["unexpected_count"]) == (17, 5)
     rows = contacts[("expect_table_row_count_to_be_between", "")]["result"]
     assert rows["observed_value"] == 17
+
+
+def test_files_already_loaded_are_not_validated_again(validator, tmp_path):
+    """The refresh passes its load manifest: only the two new drops are read. The new NPS
+    drop is judged on its own 5 rows (all out of range) and the new contacts drop on its 5
+    rows (none with an id); every other entity has no new file and no suite."""
+    landing = defective_landing(tmp_path)
+    crafted = {
+        (path.relative_to(CRAFTED_LANDING).as_posix(), file_checksum(path))
+        for path in CRAFTED_LANDING.rglob("*")
+        if path.is_file() and path.suffix in (".csv", ".parquet")
+    }
+    report = validate_landing(landing, validator, already_loaded=crafted)
+    assert {s.name for s in report.suites} == {"landing.nps_responses", "landing.contacts"}
+    assert not any(s.success for s in report.suites)
+    raw = dict(zip((s.name for s in report.suites), report.raw_results, strict=True))
+    nps = expectation_results(raw["landing.nps_responses"])
+    score = nps[("expect_column_values_to_be_between", "score__number")]["result"]
+    assert (score["element_count"], score["unexpected_count"]) == (5, 5)
+    assert any(f"{len(crafted)} file(s) already loaded" in note for note in report.notes)
 
 
 def test_landing_verdicts_and_counts_do_not_depend_on_the_chunk_size(validator, tmp_path):
