@@ -1452,6 +1452,17 @@ def fmt_mib(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
 
+def fmt_in_unit(value, unit: str) -> str:
+    """A target's figure or limit in its unit (seconds, MiB or a ratio); '–' when unknown."""
+    if value is None:
+        return "–"
+    if unit == "MiB":
+        return fmt_mib(value) + " MiB"
+    if unit == "x":
+        return fmt_x(value)
+    return fmt_s(value) + " s"
+
+
 def fmt_x(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}×"
 
@@ -1619,24 +1630,8 @@ def render_results(payload: dict) -> str:
     rows = []
     for t in summary["targets"]:
         unit = t.get("unit", "s")
-        fig = (
-            "–"
-            if t["figure"] is None
-            else (
-                fmt_mib(t["figure"]) + " MiB"
-                if unit == "MiB"
-                else (fmt_x(t["figure"]) if unit == "x" else fmt_s(t["figure"]) + " s")
-            )
-        )
-        lim = (
-            "–"
-            if t["limit"] is None
-            else (
-                fmt_mib(t["limit"]) + " MiB"
-                if unit == "MiB"
-                else (fmt_x(t["limit"]) if unit == "x" else fmt_s(t["limit"]) + " s")
-            )
-        )
+        fig = fmt_in_unit(t["figure"], unit)
+        lim = fmt_in_unit(t["limit"], unit)
         at = (
             "–"
             if t["scale"] is None
