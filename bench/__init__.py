@@ -8,6 +8,7 @@ landing files the loader would load, their header, the dbt vars and seeds they f
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import os
@@ -15,7 +16,7 @@ import resource
 import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import yaml
@@ -151,6 +152,19 @@ def default_loaded_at() -> datetime:
 
 def parse_loaded_at(text: str | None) -> datetime:
     return datetime.fromisoformat(text) if text else default_loaded_at()
+
+
+def core_arguments(description: str) -> argparse.ArgumentParser:
+    """The command line both peers share, so the harness calls them the same way."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--landing", type=Path, required=True, help="landing folder")
+    parser.add_argument("--as-of", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
+    parser.add_argument("--out", type=Path, required=True, help="Parquet file to write")
+    parser.add_argument(
+        "--loaded-at",
+        help="load time for the future-date rule, 'YYYY-MM-DD HH:MM:SS' (default: now, UTC)",
+    )
+    return parser
 
 
 def report(label: str, started: float, rows: int, out: Path) -> None:

@@ -19,7 +19,6 @@ warehouse (a campaign's cost divided by the contacts it acquired).
 
 from __future__ import annotations
 
-import argparse
 import time
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -34,6 +33,7 @@ from bench import (
     ENTITIES,
     MONEY_COLUMNS,
     SEEDS_DIR,
+    core_arguments,
     landing_files,
     parse_loaded_at,
     project_vars,
@@ -522,15 +522,7 @@ def run(landing: Path, as_of: date, out: Path, loaded_at: datetime | None = None
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--landing", type=Path, required=True, help="landing folder")
-    parser.add_argument("--as-of", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
-    parser.add_argument("--out", type=Path, required=True, help="Parquet file to write")
-    parser.add_argument(
-        "--loaded-at",
-        help="load time for the future-date rule, 'YYYY-MM-DD HH:MM:SS' (default: now, UTC)",
-    )
-    args = parser.parse_args(argv)
+    args = core_arguments(__doc__.split("\n\n")[0]).parse_args(argv)
     started = time.perf_counter()
     out = run(args.landing, args.as_of, args.out, parse_loaded_at(args.loaded_at))
     report("pandas_core", started, pq.read_metadata(out).num_rows, out)

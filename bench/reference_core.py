@@ -11,7 +11,6 @@ beyond --memory-limit, and writes one row per contact to Parquet.
 
 from __future__ import annotations
 
-import argparse
 import re
 import tempfile
 import time
@@ -25,6 +24,7 @@ from bench import (
     SEEDS_DIR,
     LandingFile,
     contract_columns,
+    core_arguments,
     landing_files,
     parse_loaded_at,
     project_vars,
@@ -142,16 +142,9 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--landing", type=Path, required=True, help="landing folder")
-    parser.add_argument("--as-of", type=date.fromisoformat, required=True, help="YYYY-MM-DD")
-    parser.add_argument("--out", type=Path, required=True, help="Parquet file to write")
+    parser = core_arguments(__doc__.split("\n\n")[0])
     parser.add_argument("--memory-limit", help="DuckDB memory_limit, e.g. 2GB")
     parser.add_argument("--threads", type=int, help="DuckDB threads (default: all cores)")
-    parser.add_argument(
-        "--loaded-at",
-        help="load time for the future-date rule, 'YYYY-MM-DD HH:MM:SS' (default: now, UTC)",
-    )
     parser.add_argument("--print-sql", action="store_true", help="print the rendered script")
     args = parser.parse_args(argv)
     loaded_at = parse_loaded_at(args.loaded_at)
