@@ -41,14 +41,14 @@ test: $(VENV_STAMP) lint
 	$(RUN) pytest
 
 lint: $(VENV_STAMP)
-	$(RUN) ruff check scripts tests
-	$(RUN) ruff format --check scripts tests
+	$(RUN) ruff check scripts tests bench
+	$(RUN) ruff format --check scripts tests bench
 	$(RUN) python -m scripts.contract_to_sources --check
 	$(RUN) sqlfluff lint --processes 2 models tests/dbt
 
 format: $(VENV_STAMP)
-	$(RUN) ruff format scripts tests
-	$(RUN) ruff check --fix scripts tests
+	$(RUN) ruff format scripts tests bench
+	$(RUN) ruff check --fix scripts tests bench
 	$(RUN) sqlfluff fix models
 
 docs: $(VENV_STAMP)
