@@ -14,7 +14,9 @@ in a rotated order, every contender as a child process and keeps the median of t
                        fixed cost of one dbt invocation, with dbt's saved manifest warm
 
 Wall time and memory are measured on the whole child tree: `os.wait4` gives the peak RSS of
-the largest single process (the child or any reaped descendant), and a sampler sums the RSS
+the largest single process (the child or any reaped descendant; taken by the small launcher
+bench/launch.py, because a child forked from a large parent inherits the parent's footprint in
+that figure), and a sampler sums the RSS
 of every live process of the tree every --sample-interval seconds (the simultaneous total,
 which is what the machine must hold). A failing contender is reported with the tail of its
 stderr; the bench goes on and exits 1 at the end.
@@ -265,6 +267,18 @@ def _kill_group(pid: int) -> None:
             time.sleep(0.2)
 
 
+LAUNCHER = Path(__file__).with_name("launch.py")
+
+
+def _reported_maxrss(report: Path, fallback: int) -> int:
+    """The launcher's figure for its child (KiB). A child killed on timeout takes the launcher
+    with it, so there is no report: the launcher's own figure is the best left."""
+    try:
+        return int(report.read_text())
+    except (FileNotFoundError, ValueError):
+        return fallback
+
+
 def run_child(
     command: Sequence[str],
     *,
@@ -278,6 +292,8 @@ def run_child(
     """Run one command in its own process group; measure wall time and peak memory of its
     whole tree. Output goes to the two files, each line prefixed with its arrival time."""
     stdout_path.parent.mkdir(parents=True, exist_ok=True)
+    maxrss_report = stdout_path.with_name(stdout_path.name + ".maxrss")
+    maxrss_report.unlink(missing_ok=True)
     timed_out = threading.Event()
     with (
         stdout_path.open("w", encoding="utf-8") as out,
@@ -286,7 +302,7 @@ def run_child(
         started_epoch = time.time()
         started = time.monotonic()
         process = subprocess.Popen(
-            list(command),
+            [sys.executable, "-I", "-S", str(LAUNCHER), str(maxrss_report), "--", *command],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -331,7 +347,7 @@ def run_child(
         command=list(command),
         returncode=process.returncode,
         wall_s=wall,
-        maxrss_kib=int(usage.ru_maxrss),  # KiB on Linux
+        maxrss_kib=_reported_maxrss(maxrss_report, fallback=int(usage.ru_maxrss)),
         tree_peak_kib=sampler.peak_kib,
         started_epoch=started_epoch,
         timed_out=timed_out.is_set(),
