@@ -331,14 +331,7 @@ def ntile(order: pd.DataFrame, by: list[str], ascending: list[bool], buckets: in
 
 
 def compute(landing: Path, as_of: date, loaded_at: datetime) -> pd.DataFrame:
-    """The core per contact. Written for pandas 3's string dtype: a process that switched
-    it off globally (scripts.validate does, for great-expectations) would get other missing
-    values and no rows at all, so it is pinned here."""
-    with pd.option_context("future.infer_string", True):
-        return _compute(landing, as_of, loaded_at)
-
-
-def _compute(landing: Path, as_of: date, loaded_at: datetime) -> pd.DataFrame:
+    """The core per contact, written for pandas 3's string dtype."""
     settings = project_vars()
     as_of_ts = pd.Timestamp(as_of)
     staged: dict[str, pd.DataFrame] = {}

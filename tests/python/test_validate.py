@@ -33,6 +33,15 @@ def test_crafted_landing_passes(validator):
     assert {"landing.contacts", "landing.nps_responses", "landing.orders"} <= names
 
 
+def test_validation_leaves_pandas_string_dtype_to_the_rest_of_the_process(validator):
+    # great-expectations needs object strings; the switch must not outlive the validation
+    # (it once made the pandas benchmark peer, run in the same pytest process, see no rows).
+    before = pd.get_option("future.infer_string")
+    validate_landing(CRAFTED_LANDING, validator)
+    assert pd.get_option("future.infer_string") is before is True
+    assert pd.Series(["a"]).dtype == "str"
+
+
 def defective_landing(tmp_path: Path) -> Path:
     """The crafted landing plus a drop of 5 NPS answers out of range (5 of 7 rows) and one of
     5 contacts without id and with an unknown account type (5 of 17 rows)."""
