@@ -184,26 +184,52 @@ def _scalar_or_array(v: np.ndarray):
 
 
 # --------------------------------------------------------------------------- log-likelihoods
+# The _..._ll functions take checked inputs (the fit calls them hundreds of times on the same
+# arrays) and `by_x`, the distinct x and each row's position among them: the gamma and beta
+# functions depend on x alone, so they are evaluated once per distinct x (a few dozen values)
+# and gathered, which leaves only logarithms to compute per row.
+def _by_x(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    values, index = np.unique(x, return_inverse=True)
+    return values, index.reshape(np.shape(x))
+
+
+def _bgnbd_ll(params: tuple[float, ...], x, t_x, T, by_x=None) -> np.ndarray:
+    r, alpha, a, b = params
+    xv, i = by_x or _by_x(x)
+    common = (gammaln(r + xv) - gammaln(r) + r * math.log(alpha) - betaln(a, b))[i]
+    alive = betaln(a, b + xv)[i] - (r + x) * np.log(alpha + T)
+    # Dropped after the last (x-th repeat) purchase; only possible when x > 0.
+    dropped = betaln(a + 1.0, b + np.maximum(xv - 1.0, 0.0))[i] - (r + x) * np.log(alpha + t_x)
+    return common + np.where(x > 0, np.logaddexp(alive, dropped), alive)
+
+
+def _mbgnbd_ll(params: tuple[float, ...], x, t_x, T, by_x=None) -> np.ndarray:
+    r, alpha, a, b = params
+    xv, i = by_x or _by_x(x)
+    common = (gammaln(r + xv) - gammaln(r) + r * math.log(alpha) - betaln(a, b))[i]
+    alive = betaln(a, b + xv + 1.0)[i] - (r + x) * np.log(alpha + T)
+    dropped = betaln(a + 1.0, b + xv)[i] - (r + x) * np.log(alpha + t_x)
+    return common + np.logaddexp(alive, dropped)
+
+
+def _gamma_gamma_ll(params: tuple[float, ...], x, m, by_x=None, log_m=None) -> np.ndarray:
+    p, q, g = params
+    xv, i = by_x or _by_x(x)
+    pxv = p * xv
+    per_x = gammaln(pxv + q) - gammaln(pxv) - gammaln(q) + q * math.log(g) + pxv * np.log(xv)
+    px = p * x
+    log_m = np.log(m) if log_m is None else log_m
+    return per_x[i] + (px - 1.0) * log_m - (px + q) * np.log(g + m * x)
+
+
 def bgnbd_log_likelihood_individual(params, x, t_x, T) -> np.ndarray:
     """Per-customer BG/NBD log-likelihood (FHL 2005, eq. 6), in log space throughout."""
-    r, alpha, a, b = _params("bgnbd", params)
-    x, t_x, T = _rft(x, t_x, T)
-    common = gammaln(r + x) - gammaln(r) + r * math.log(alpha) - betaln(a, b)
-    alive = betaln(a, b + x) - (r + x) * np.log(alpha + T)
-    # Dropped after the last (x-th repeat) purchase; only possible when x > 0.
-    xm1 = np.maximum(x - 1.0, 0.0)
-    dropped = betaln(a + 1.0, b + xm1) - (r + x) * np.log(alpha + t_x)
-    return common + np.where(x > 0, np.logaddexp(alive, dropped), alive)
+    return _bgnbd_ll(_params("bgnbd", params), *_rft(x, t_x, T))
 
 
 def mbgnbd_log_likelihood_individual(params, x, t_x, T) -> np.ndarray:
     """Per-customer MBG/NBD log-likelihood (Batislam et al. 2007, eq. 4)."""
-    r, alpha, a, b = _params("mbgnbd", params)
-    x, t_x, T = _rft(x, t_x, T)
-    common = gammaln(r + x) - gammaln(r) + r * math.log(alpha) - betaln(a, b)
-    alive = betaln(a, b + x + 1.0) - (r + x) * np.log(alpha + T)
-    dropped = betaln(a + 1.0, b + x) - (r + x) * np.log(alpha + t_x)
-    return common + np.logaddexp(alive, dropped)
+    return _mbgnbd_ll(_params("mbgnbd", params), *_rft(x, t_x, T))
 
 
 def gamma_gamma_log_likelihood_individual(params, x, monetary) -> np.ndarray:
@@ -213,20 +239,20 @@ def gamma_gamma_log_likelihood_individual(params, x, monetary) -> np.ndarray:
                             / (gamma + m x)^(px+q)            (Fader & Hardie 2013, eq. 3)
     Defined for x > 0 and monetary > 0 only.
     """
-    p, q, g = _params("gamma_gamma", params)
+    checked = _params("gamma_gamma", params)
     x, m = _xm(x, monetary)
     if (x <= 0).any() or not (np.isfinite(m) & (m > 0)).all():
         raise ValueError("Gamma-Gamma needs x > 0 and finite monetary > 0")
-    px = p * x
-    return (
-        gammaln(px + q)
-        - gammaln(px)
-        - gammaln(q)
-        + q * math.log(g)
-        + (px - 1.0) * np.log(m)
-        + px * np.log(x)
-        - (px + q) * np.log(g + m * x)
-    )
+    return _gamma_gamma_ll(checked, x, m)
+
+
+def _distinct_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of the columns (sorted) and how often each occurs. Customers with
+    the same inputs have the same likelihood: summing it once per distinct row with its
+    count is the same objective for fewer rows (at 100k generated contacts: 80,699
+    customers, 66,424 distinct rows)."""
+    rows, counts = np.unique(np.column_stack(columns), axis=0, return_counts=True)
+    return [rows[:, i] for i in range(rows.shape[1])], counts.astype(float)
 
 
 def bgnbd_log_likelihood(params, x, t_x, T) -> float:
@@ -245,6 +271,7 @@ _LL_INDIVIDUAL = {
     "bgnbd": bgnbd_log_likelihood_individual,
     "mbgnbd": mbgnbd_log_likelihood_individual,
 }
+_LL_CHECKED = {"bgnbd": _bgnbd_ll, "mbgnbd": _mbgnbd_ll}
 
 
 # --------------------------------------------------------------------------- fitting
@@ -389,9 +416,12 @@ def fit_purchase_model(
     _check_counts(model, n, n_repeat, min_repeat_buyers)
 
     ll_fn = _LL_INDIVIDUAL[model]
+    checked_ll = _LL_CHECKED[model]
+    (ux, ut_x, uT), counts = _distinct_rows(x, t_x, T)
+    by_x = _by_x(ux)
 
     def neg_mean_ll(params: np.ndarray) -> float:
-        return -float(np.mean(ll_fn(params, x, t_x, T)))
+        return -float(counts @ checked_ll(tuple(params), ux, ut_x, uT, by_x)) / n
 
     theta, converged, message, values = _minimise(
         neg_mean_ll, _purchase_starts(x, T, n_starts), penalizer_coef
@@ -457,9 +487,11 @@ def fit_gamma_gamma(
             min_repeat_buyers=min_repeat_buyers,
         )
     xk, mk = x[keep], m[keep]
+    (ux, um), counts = _distinct_rows(xk, mk)
+    by_x, log_m = _by_x(ux), np.log(um)
 
     def neg_mean_ll(params: np.ndarray) -> float:
-        return -float(np.mean(gamma_gamma_log_likelihood_individual(params, xk, mk)))
+        return -float(counts @ _gamma_gamma_ll(tuple(params), ux, um, by_x, log_m)) / n_use
 
     mean_m = float(np.mean(mk))
     # (p, q, gamma) with E[spend] = p * gamma / (q - 1) equal to the observed mean.
