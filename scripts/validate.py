@@ -62,7 +62,6 @@ from scripts.load_landing import (
 )
 
 
-
 def _object_strings(function: Callable) -> Callable:
     """Run `function` with pandas' pre-3.0 object strings, which great-expectations 1.x
     needs; only around the validation itself, so that other pandas code in the same process
