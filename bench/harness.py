@@ -1127,14 +1127,17 @@ class Bench:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         print(f"[bench] logs and raw results: {self.runs_dir}", flush=True)
         self.warm_up()
-        units = [tuple(c for c in unit if c in self.args.contenders) for unit in UNITS]
-        units = [u for u in units if u]
         for contacts in self.args.scales:
+            contenders = self.args.contenders_at.get(contacts, self.args.contenders)
+            units = [tuple(c for c in unit if c in contenders) for unit in UNITS]
+            units = [u for u in units if u]
+            repeats = self.args.repeats_at.get(contacts, self.args.repeats)
             data = prepare_data(self.args, contacts, self.env)
             scale = {"contacts": contacts, "data": data.facts, "orders": []}
+            scale.update(repeats=repeats, contenders=contenders)
             self.scales.append(scale)
             state: dict = {}
-            for repeat in range(self.args.repeats):
+            for repeat in range(repeats):
                 order = interleaved_order(units, repeat)
                 scale["orders"].append([c for unit in order for c in unit])
                 state["full_ok"] = False
@@ -1489,6 +1492,15 @@ def table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
+def repeats_text(payload: dict) -> str:
+    """'3', or '3 at 100k, 1 at 1M' when scales were given their own."""
+    per_scale = {s["contacts"]: s.get("repeats") for s in payload.get("scales", [])}
+    default = payload["settings"]["repeats"]
+    if all(r in (None, default) for r in per_scale.values()):
+        return str(default)
+    return ", ".join(f"{r or default} at {human_scale(n)}" for n, r in per_scale.items())
+
+
 def render_results(payload: dict) -> str:
     """The markdown block written between the markers of docs/benchmarks.md."""
     summary = payload["summary"]
@@ -1505,7 +1517,7 @@ def render_results(payload: dict) -> str:
         f"load average {payload.get('load_average_start')} at the start, "
         f"{payload.get('load_average_end')} at the end  ",
         "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + "  ",
-        f"Repeats: {payload['settings']['repeats']} per contender, interleaved (order rotated "
+        f"Repeats: {repeats_text(payload)} per contender, interleaved (order rotated "
         f"per repeat), median shown; dbt threads {payload['settings']['dbt_threads']}.",
         "",
     ]
@@ -1792,6 +1804,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=3,
         help="runs per contender and scale; the median is reported (default 3)",
     )
+    parser.add_argument(
+        "--repeats-at",
+        action="append",
+        default=[],
+        metavar="SCALE=N",
+        help="runs per contender at one scale (repeatable), e.g. 1M=1 when a large scale "
+        "would take too long three times",
+    )
+    parser.add_argument(
+        "--contenders-at",
+        action="append",
+        default=[],
+        metavar="SCALE=A,B",
+        help="contenders at one scale (repeatable), e.g. "
+        "1M=full_refresh,reference,pandas,dbt_startup",
+    )
     parser.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
     parser.add_argument(
         "--drop-days",
@@ -1875,13 +1903,43 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.drop_days < 1:
         parser.error("--drop-days must be at least 1")
     args.contenders = [c.strip() for c in args.contenders.split(",") if c.strip()]
-    unknown = sorted(set(args.contenders) - set(CONTENDERS))
-    if unknown:
-        parser.error(f"unknown contender(s) {unknown}; choose from {', '.join(CONTENDERS)}")
-    if "incremental_refresh" in args.contenders and "full_refresh" not in args.contenders:
-        parser.error("incremental_refresh needs full_refresh (it starts from that warehouse)")
+    check_contenders(parser, args.contenders)
+    repeats_at, contenders_at = args.repeats_at, args.contenders_at
+    args.repeats_at, args.contenders_at = {}, {}
+    for scale, text in per_scale_values(parser, repeats_at, args.scales, "--repeats-at"):
+        if not text.isdigit() or int(text) < 1:
+            parser.error(f"--repeats-at needs a positive count, got {text!r}")
+        args.repeats_at[scale] = int(text)
+    for scale, text in per_scale_values(parser, contenders_at, args.scales, "--contenders-at"):
+        args.contenders_at[scale] = [c.strip() for c in text.split(",") if c.strip()]
+        check_contenders(parser, args.contenders_at[scale])
     args.workdir = args.workdir.resolve()
     return args
+
+
+def check_contenders(parser: argparse.ArgumentParser, contenders: list[str]) -> None:
+    unknown = sorted(set(contenders) - set(CONTENDERS))
+    if unknown:
+        parser.error(f"unknown contender(s) {unknown}; choose from {', '.join(CONTENDERS)}")
+    if "incremental_refresh" in contenders and "full_refresh" not in contenders:
+        parser.error("incremental_refresh needs full_refresh (it starts from that warehouse)")
+
+
+def per_scale_values(
+    parser: argparse.ArgumentParser, items: list[str], scales: list[int], option: str
+) -> list[tuple[int, str]]:
+    """(scale, value) of each SCALE=VALUE of a per-scale option; the scale must be benched."""
+    pairs = []
+    for item in items:
+        scale_text, sep, value = item.partition("=")
+        try:
+            (scale,) = parse_scales(scale_text) if sep else ()
+        except ValueError:
+            parser.error(f"{option} expects SCALE=VALUE, got {item!r}")
+        if scale not in scales:
+            parser.error(f"{option} {item!r}: {scale} is not one of the scales {scales}")
+        pairs.append((scale, value.strip()))
+    return pairs
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -493,3 +493,34 @@ def test_code_fingerprint_changes_with_a_file_and_the_warning_names_the_runs(tmp
     assert "changed during this bench" in warning
     assert "- code `aaa`: 1k r0 full_refresh" in warning
     assert "- code `bbb`: 1k r0 incremental_refresh" in warning
+
+
+def test_a_scale_can_have_its_own_repeats_and_contenders():
+    args = harness.parse_args(
+        ["--scales", "100k,1M", "--repeats-at", "1M=1", "--contenders-at", "1M=full_refresh,pandas"]
+    )
+    assert args.repeats == 3 and args.repeats_at == {1_000_000: 1}
+    assert args.contenders_at == {1_000_000: ["full_refresh", "pandas"]}
+    payload = {
+        "settings": {"repeats": 3},
+        "scales": [{"contacts": 100_000, "repeats": 3}, {"contacts": 1_000_000, "repeats": 1}],
+    }
+    assert harness.repeats_text(payload) == "3 at 100k, 1 at 1M"
+    payload["scales"][1]["repeats"] = 3
+    assert harness.repeats_text(payload) == "3"
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--repeats-at", "2M=1"],  # not a benched scale
+        ["--repeats-at", "1M=0"],
+        ["--repeats-at", "1M"],
+        ["--contenders-at", "1M=incremental_refresh"],  # needs the full refresh's warehouse
+        ["--contenders-at", "1M=full_refresh,nonsense"],
+    ],
+)
+def test_per_scale_options_are_checked(option):
+    with pytest.raises(SystemExit) as refused:
+        harness.parse_args(["--scales", "100k,1M", *option])
+    assert refused.value.code == 2
