@@ -29,7 +29,7 @@ import duckdb
 import yaml
 
 from scripts.contract import PROJECT_DIR, load_contract
-from scripts.load_landing import env_path, quote_ident, quote_literal
+from scripts.load_landing import duckdb_settings, env_path, quote_ident, quote_literal
 
 MARTS_SCHEMA = "main_marts"
 MARTS_MODELS_DIR = PROJECT_DIR / "models" / "marts"
@@ -114,7 +114,8 @@ def export_marts(
     files = []
     masked: dict[str, list[str]] = {}
     as_of_date = None
-    with duckdb.connect(str(db_path), read_only=True) as con:
+    # bounded like every other connection: ordering a 1M-row mart took 3.9 GB unbounded
+    with duckdb.connect(str(db_path), read_only=True, config=duckdb_settings()) as con:
         tables = mart_tables(con, schema)
         if not tables:
             raise RuntimeError(f"no tables in schema {schema} of {db_path}: nothing to export")
