@@ -1,7 +1,8 @@
 {#- The value pyramid (Zeithaml, Rust & Lemon): ranked by profit, the most profitable
     customers who together make up to var tier_platinum_share of the profit of all
     profitable customers are platinum, up to var tier_gold_share gold, the other profitable
-    ones iron, and those with profit below zero lead. A customer belongs to a tier when the
+    ones iron, and those with profit below zero lead (a customer who breaks even, profit 0, is
+    not below zero: iron, with its own reason). A customer belongs to a tier when the
     customers ranked above them have not yet filled it. Only external customers have a tier. -#}
 with facts as (
 
@@ -52,6 +53,7 @@ select
     case
         when profit_rank is null then 'no tier: not an external customer'
         when profit < 0 then 'lead: profit ' || {{ crm_fmt('profit', 2) }} || ' below zero'
+        when profit = 0 then 'iron: breaks even (profit 0.00), not below zero'
         when positive_profit_share_above < {{ var('tier_platinum_share') }}
             then
                 'platinum: profit rank ' || {{ crm_fmt('profit_rank') }} || ', customers above make '
