@@ -1725,6 +1725,8 @@ def describe_data(d: dict, as_of: str | None) -> str:
     if not isinstance(d.get("new_orders_in_drop"), int):
         return f"Data: {json.dumps(d, default=str)[:1500]}"
     share = d.get("new_order_share") or 0
+    seconds = d.get("generate_seconds")
+    generated = "Generated earlier" if seconds is None else f"Generated in {seconds} s"
     reused = " (reused from an earlier run)" if d.get("reused") else ""
     return (
         f"Data: seed {d.get('seed')}, {d.get('full_files')} landing files "
@@ -1733,8 +1735,8 @@ def describe_data(d: dict, as_of: str | None) -> str:
         f"{len(d.get('drop_files', []))} files "
         f"({(d.get('drop_bytes') or 0) / MIB:,.1f} MiB) of {', '.join(DROP_ENTITIES)} with "
         f"{d['new_orders_in_drop']:,} new orders on {d.get('orders_before', 0):,} "
-        f"({100 * share:.2f}%) and {d.get('order_rows_in_drop', 0):,} order rows. Generated "
-        f"in {d.get('generate_seconds')} s{reused}; as_of_date {as_of}."
+        f"({100 * share:.2f}%) and {d.get('order_rows_in_drop', 0):,} order rows. "
+        f"{generated}{reused}; as_of_date {as_of}."
     )
 
 
