@@ -46,6 +46,7 @@ select
     case
         when profit_rank is null then null
         when profit < 0 then 'lead'
+        when profit = 0 then 'iron'
         when positive_profit_share_above < {{ var('tier_platinum_share') }} then 'platinum'
         when positive_profit_share_above < {{ var('tier_gold_share') }} then 'gold'
         else 'iron'
