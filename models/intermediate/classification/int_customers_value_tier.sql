@@ -39,34 +39,47 @@ shares as (
     left join profitable
         on facts.contact_id = profitable.contact_id
 
+),
+
+tiered as (
+
+    select
+        contact_id,
+        profit,
+        profit_rank,
+        positive_profit_share_above,
+        case
+            when profit_rank is null then null
+            when profit < 0 then 'lead'
+            when profit = 0 then 'iron'
+            when positive_profit_share_above < {{ var('tier_platinum_share') }} then 'platinum'
+            when positive_profit_share_above < {{ var('tier_gold_share') }} then 'gold'
+            else 'iron'
+        end as value_tier
+    from shares
+
 )
 
+{#- the reason follows the tier decided above: each rule is written once -#}
 select
     contact_id,
+    value_tier,
     case
-        when profit_rank is null then null
-        when profit < 0 then 'lead'
-        when profit = 0 then 'iron'
-        when positive_profit_share_above < {{ var('tier_platinum_share') }} then 'platinum'
-        when positive_profit_share_above < {{ var('tier_gold_share') }} then 'gold'
-        else 'iron'
-    end as value_tier,
-    case
-        when profit_rank is null then 'no tier: not an external customer'
-        when profit < 0 then 'lead: profit ' || {{ crm_fmt('profit', 2) }} || ' below zero'
-        when profit = 0 then 'iron: breaks even (profit 0.00), not below zero'
-        when positive_profit_share_above < {{ var('tier_platinum_share') }}
+        when value_tier is null then 'no tier: not an external customer'
+        when value_tier = 'lead' then 'lead: profit ' || {{ crm_fmt('profit', 2) }} || ' below zero'
+        when value_tier = 'platinum'
             then
                 'platinum: profit rank ' || {{ crm_fmt('profit_rank') }} || ', customers above make '
                 || {{ crm_fmt_pct('positive_profit_share_above') }} || ' of positive profit < '
                 || {{ crm_fmt_pct(var('tier_platinum_share')) }}
-        when positive_profit_share_above < {{ var('tier_gold_share') }}
+        when value_tier = 'gold'
             then
                 'gold: profit rank ' || {{ crm_fmt('profit_rank') }} || ', customers above make '
                 || {{ crm_fmt_pct('positive_profit_share_above') }} || ' of positive profit < '
                 || {{ crm_fmt_pct(var('tier_gold_share')) }}
+        when profit = 0 then 'iron: breaks even (profit 0.00), not below zero'
         else
             'iron: profitable (' || {{ crm_fmt('profit', 2) }} || ') beyond the top '
             || {{ crm_fmt_pct(var('tier_gold_share')) }} || ' of positive profit'
     end as value_tier_reason
-from shares
+from tiered
