@@ -390,3 +390,24 @@ def test_penalizer_shrinks_small_sample(cdnow):
     assert sum(v**2 for v in pen.params.values()) < sum(v**2 for v in plain.params.values())
     # log_likelihood is reported unpenalised, so the penalised optimum scores lower
     assert pen.log_likelihood < plain.log_likelihood
+
+
+def test_fit_falls_back_to_nelder_mead_when_direct_lbfgsb_fails(monkeypatch, cdnow):
+    """When the direct L-BFGS-B runs stop short (simulated: they return their start), the
+    fit takes the Nelder-Mead path and still reaches the published CDNOW estimates."""
+    real_minimize = m.minimize
+    direct_runs = []
+
+    def stalling_lbfgsb(fun, x0, method=None, **kwargs):
+        if method == "L-BFGS-B" and len(direct_runs) < 2:
+            direct_runs.append(x0)
+            return real_minimize(fun, x0, method=method, **{**kwargs, "options": {"maxiter": 0}})
+        return real_minimize(fun, x0, method=method, **kwargs)
+
+    monkeypatch.setattr(m, "minimize", stalling_lbfgsb)
+    fit = m.fit_bgnbd(cdnow["x"], cdnow["t_x"], cdnow["T"])
+    assert len(direct_runs) == 2
+    assert fit.converged
+    assert "after Nelder-Mead" in fit.message
+    for name, published in BGNBD_PUBLISHED.items():
+        assert fit.params[name] == pytest.approx(published, rel=1e-3)
