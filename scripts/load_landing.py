@@ -484,7 +484,11 @@ def load_landing(
     target: str = "duckdb",
     schema: str = "raw",
     quarantine_dir: Path | None = None,
+    validation=None,
 ) -> list[FileOutcome]:
+    """Load every landing file the manifest does not hold yet. `validation` (optional, a
+    scripts.validate.LandingValidation) is shown each file as staged and each refusal, so
+    that validating a new drop does not read it a second time."""
     contract = load_contract()
     landing_dir = landing_dir.resolve()
     if not landing_dir.is_dir():
@@ -527,12 +531,16 @@ def load_landing(
                         f"({', '.join(contract.entities)})"
                     )
                 present, note = reader.read(path, entity, source_file)
+                if validation is not None:
+                    validation.file_staged(reader_con, entity)
                 rows = reader_con.execute("select count(*) from landing_file").fetchone()[0]
                 select_sql = reader.select_for_raw(entity, present, source_file, load_id, loaded_at)
                 manifest_row.update(rows_loaded=rows, message=note)
                 writer.write(entity, select_sql, manifest_row)
                 outcomes.append(FileOutcome(entity_name, source_file, "loaded", rows, note))
             except FileRefused as refusal:
+                if validation is not None:
+                    validation.file_refused(entity, entity_name, refusal)
                 message = str(refusal)
                 manifest_row.update(status="refused", message=message)
                 writer.record_refusal(manifest_row)

@@ -1,20 +1,21 @@
-"""Refresh the published DuckDB warehouse: validate, load, build and test, validate, publish.
+"""Refresh the published DuckDB warehouse: load and validate, build and test, validate, publish.
 
 `make refresh` (or cron: `cd <project> && .venv/bin/python -m scripts.refresh`) runs:
 
   1. lock        flock on <warehouse>/refresh.lock; a second refresh exits 75 with a message
   2. prepare     copy the published warehouse to the working copy (work/crm.duckdb), so
                  incremental history and the load manifest carry over
-  3. validate_landing   great-expectations suites on the landing extracts
-  4. load        new landing files into the working copy's raw schema
-  5. build_and_test     scripts.run_pipeline (dbt build: models and data tests, value model)
+  3. load        new landing files into the working copy's raw schema, each validated by the
+                 great-expectations landing suites as it is read (a failure is reported as
+                 step validate_landing)
+  4. build_and_test     scripts.run_pipeline (dbt build: models and data tests, value model)
                         on the working copy, in a subprocess
-  6. validate_marts     great-expectations suites on the marts of the working copy
-  7. export      every mart to Parquet and CSV (personal data masked) in a new folder
-  8. publish     switch published/exports (a symlink) to the new folder and os.replace the
+  5. validate_marts     great-expectations suites on the marts of the working copy
+  6. export      every mart to Parquet and CSV (personal data masked) in a new folder
+  7. publish     switch published/exports (a symlink) to the new folder and os.replace the
                  working copy onto published/crm.duckdb
 
-Nothing under published/ changes before step 8, so a failure anywhere leaves the previous
+Nothing under published/ changes before step 7, so a failure anywhere leaves the previous
 published warehouse and exports byte-for-byte as they were; the run exits 1 and says which
 step failed. Every run (including failed ones) is appended to <warehouse>/refresh_runs.jsonl
 and mirrored into ops.refresh_runs (scripts/run_log.py). DuckDB only: publishing to
@@ -190,38 +191,19 @@ class Refresh:
             self.validator = Validator(self.layout.validation_dir, self.run_id)
         return self.validator
 
-    def validate_landing(self) -> None:
-        from scripts.validate import validate_landing
-
-        report = validate_landing(
-            Path(self.args.landing), self.validator_instance(), already_loaded=self.loaded_files()
-        )
-        self.reports.append(report)
-        print(report.summary())
-        if not report.success:
-            raise StepFailed(
-                "validate_landing", "landing extracts fail validation:\n" + report.summary()
-            )
-
-    def loaded_files(self) -> set[tuple[str, str]]:
-        """(file, checksum) in the working copy's load manifest: the files the loader skips."""
-        if not self.layout.work_db.exists():
-            return set()
-        with duckdb.connect(str(self.layout.work_db), read_only=True) as con:
-            exists = con.execute(
-                "select count(*) from information_schema.tables "
-                "where table_schema = 'raw' and table_name = 'load_manifest'"
-            ).fetchone()[0]
-            if not exists:
-                return set()
-            rows = con.execute("select source_file, file_checksum from raw.load_manifest")
-            return {(file, checksum) for file, checksum in rows.fetchall()}
-
     def load(self) -> None:
+        """Load the new landing files, validating each as it is staged: one read per file.
+        A drop that fails validation is in the working copy's raw schema by then, but the
+        working copy is never published after a failure."""
         from scripts.load_landing import load_landing, print_summary
+        from scripts.validate import LandingValidation
 
+        validation = LandingValidation(self.validator_instance())
         outcomes = load_landing(
-            Path(self.args.landing), "duckdb", quarantine_dir=self.layout.quarantine_dir
+            Path(self.args.landing),
+            "duckdb",
+            quarantine_dir=self.layout.quarantine_dir,
+            validation=validation,
         )
         print_summary(outcomes)
         loaded = [o for o in outcomes if o.status == "loaded"]
@@ -231,6 +213,17 @@ class Refresh:
         self.record["files_loaded"] = len(loaded)
         self.record["files_refused"] = sum(o.status == "refused" for o in outcomes)
         self.record["rows_loaded"] = sum(o.rows for o in loaded)
+        report = validation.finish()
+        if skipped := sum(o.status == "skipped" for o in outcomes):
+            report.notes.append(
+                f"{skipped} file(s) already loaded were validated when they arrived"
+            )
+        self.reports.append(report)
+        print(report.summary())
+        if not report.success:
+            raise StepFailed(
+                "validate_landing", "landing extracts fail validation:\n" + report.summary()
+            )
 
     def build_and_test(self) -> None:
         # the load step has loaded the landing files: checksumming them again costs seconds
@@ -345,8 +338,6 @@ class Refresh:
         try:
             with self.step("prepare"):
                 self.prepare()
-            with self.step("validate_landing"):
-                self.validate_landing()
             os.environ["CRM_DUCKDB_PATH"] = str(self.layout.work_db)  # the loader's target
             with self.step("load"):
                 self.load()

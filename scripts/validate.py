@@ -1,11 +1,13 @@
-"""great-expectations suites on the landing extracts (before load) and the marts (after build).
+"""great-expectations suites on the landing extracts (as they load) and the marts (after build).
 
 Landing: every readable file of each entity is read the way the loader reads it (DuckDB, all
 columns as text; scripts/load_landing.LandingReader) and checked against the extract contract:
 required columns present, key columns not null, numeric ranges (NPS score 0-10) and accepted
 values. Row-level defects the staging layer rejects are tolerated up to `mostly`
 (CRM_GX_MOSTLY, default 0.95) of the entity's rows, all files together; files the loader would
-refuse as a whole are reported and left to the loader (it quarantines them).
+refuse as a whole are reported and left to the loader (it quarantines them). A refresh
+validates while it loads: the loader hands each file it has staged to LandingValidation, so
+the file is read once; `validate_landing` reads a landing folder itself the same way.
 
 Marts: every table of the marts schema, read through DuckDB. The `unique`, `not_null` and
 `accepted_values` data tests declared in models/marts/*.yml become expectations (unfiltered
@@ -57,7 +59,6 @@ from scripts.load_landing import (
     discover_files,
     duckdb_settings,
     env_path,
-    file_checksum,
     quote_ident,
 )
 
@@ -654,88 +655,96 @@ def landing_plan(entity: EntitySpec, mostly: float) -> LandingPlan:
     return LandingPlan(entity, expectations, columns, base_of)
 
 
-@_object_strings
+class LandingValidation:
+    """The landing suites, fed one staged file at a time: by `validate_landing`, which reads
+    the landing folder itself, or by the loader (`scripts.load_landing.load_landing`'s
+    `validation`), which hands over each file it has just staged so that a refresh reads every
+    extract once. One suite per entity over all its files, finished by `finish`."""
+
+    def __init__(self, validator: Validator, mostly: float = DEFAULT_MOSTLY, chunk_rows=None):
+        self.validator = validator
+        self.mostly = mostly
+        self.chunk_rows = chunk_rows or validator.chunk_rows
+        self.report = ValidationReport(stage="landing")
+        self._runs: dict[str, tuple[LandingPlan, SuiteRun, set[str]]] = {}
+        self._refused: dict[str, EntitySpec] = {}
+
+    def _run_of(self, entity: EntitySpec) -> tuple[LandingPlan, SuiteRun, set[str]]:
+        if entity.name not in self._runs:
+            plan = landing_plan(entity, self.mostly)
+            run = self.validator.suite_run(f"landing.{entity.name}", plan.expectations)
+            self._runs[entity.name] = (plan, run, set())
+        return self._runs[entity.name]
+
+    @_object_strings
+    def file_staged(self, con: duckdb.DuckDBPyConnection, entity: EntitySpec) -> None:
+        """Validate the file the loader's reader has just staged as `landing_file` on con."""
+        plan, run, seen = self._run_of(entity)
+        present = [r[0] for r in con.execute("describe landing_file").fetchall()]
+        seen.update(present)
+        run.validate_header(pd.DataFrame(columns=present))
+        for frame in arrow_chunks(con.execute(plan.select_sql(present)), self.chunk_rows):
+            run.validate_rows(frame)
+
+    def file_refused(self, entity: EntitySpec | None, folder: str, refusal: FileRefused) -> None:
+        if entity is None:
+            note = f"folder {folder!r} is not a contract entity (the loader refuses it)"
+            if note not in self.report.notes:
+                self.report.notes.append(note)
+            return
+        self._refused[entity.name] = entity
+        self.report.notes.append(f"refused by the loader: {refusal}")
+
+    @_object_strings
+    def finish(self) -> ValidationReport:
+        for entity in self._refused.values():
+            if entity.name not in self._runs:  # no readable file: the row count fails
+                _, run, _ = self._run_of(entity)
+                run.validate_header(pd.DataFrame(columns=list(entity.columns)))
+                run.validate_rows(landing_plan(entity, self.mostly).empty_frame())
+        for name in sorted(self._runs):
+            plan, run, seen = self._runs[name]
+            if name in self._refused and not seen:
+                outcome, raw = run.finish()
+            else:  # as before, a rule about a column no file has is left out of the suite
+                outcome, raw = run.finish(
+                    keep=lambda e, plan=plan, seen=seen: (
+                        id(e) not in plan.base_of or plan.base_of[id(e)] in seen
+                    )
+                )
+            self.report.suites.append(outcome)
+            self.report.raw_results.append(raw)
+        return self.report
+
+
 def validate_landing(
     landing_dir: Path,
     validator: Validator,
     mostly: float = DEFAULT_MOSTLY,
     chunk_rows: int | None = None,
-    already_loaded: set[tuple[str, str]] | None = None,
 ) -> ValidationReport:
-    """already_loaded: (path relative to the landing folder, SHA-256) of the files the
-    warehouse's load manifest holds; those were validated when they arrived and are not read
-    again, so a new drop is judged on its own rows."""
+    """The landing suites over every file of the landing folder, read as the loader reads
+    them (a refresh validates while it loads instead: see LandingValidation)."""
     contract = load_contract()
     landing_dir = Path(landing_dir).resolve()
-    chunk_rows = chunk_rows or validator.chunk_rows
-    report = ValidationReport(stage="landing")
-    by_entity: dict[str, list[Path]] = {}
-    skipped = 0
-    for entity_name, path in discover_files(landing_dir):
-        source_file = path.relative_to(landing_dir).as_posix()
-        if already_loaded and (source_file, file_checksum(path)) in already_loaded:
-            skipped += 1
-            continue
-        by_entity.setdefault(entity_name, []).append(path)
-    if skipped:
-        report.notes.append(f"{skipped} file(s) already loaded were validated when they arrived")
+    validation = LandingValidation(validator, mostly, chunk_rows)
     con = duckdb.connect(":memory:", config=duckdb_settings(in_memory=True))
     try:
         reader = LandingReader(con, contract.declared_encodings)
-        for entity_name, files in sorted(by_entity.items()):
+        for entity_name, path in discover_files(landing_dir):
             entity = contract.entities.get(entity_name)
-            if entity is None:
-                report.notes.append(
-                    f"folder {entity_name!r} is not a contract entity (loader refuses it)"
-                )
+            display = path.relative_to(landing_dir).as_posix()
+            try:
+                if entity is None:
+                    raise FileRefused(f"{display}: folder {entity_name!r} is not an entity")
+                reader.read(path, entity, display)
+            except FileRefused as refusal:
+                validation.file_refused(entity, entity_name, refusal)
                 continue
-            outcome, raw = _validate_landing_entity(
-                con, reader, landing_dir, entity, files, validator, mostly, chunk_rows, report
-            )
-            report.suites.append(outcome)
-            report.raw_results.append(raw)
+            validation.file_staged(con, entity)
     finally:
         con.close()
-    return report
-
-
-def _validate_landing_entity(
-    con: duckdb.DuckDBPyConnection,
-    reader: LandingReader,
-    landing_dir: Path,
-    entity: EntitySpec,
-    files: list[Path],
-    validator: Validator,
-    mostly: float,
-    chunk_rows: int,
-    report: ValidationReport,
-) -> tuple[SuiteOutcome, dict]:
-    """One suite over every readable file of the entity, each file read once by the loader's
-    reader into a DuckDB temp table and streamed to gx in chunks."""
-    plan = landing_plan(entity, mostly)
-    run = validator.suite_run(f"landing.{entity.name}", plan.expectations)
-    seen: set[str] = set()
-    read_any = False
-    for path in files:
-        display = path.relative_to(landing_dir).as_posix()
-        try:
-            reader.read(path, entity, display)
-        except FileRefused as refusal:
-            report.notes.append(f"left to the loader (it will refuse it): {refusal}")
-            continue
-        read_any = True
-        present = [r[0] for r in con.execute("describe landing_file").fetchall()]
-        seen.update(present)
-        run.validate_header(pd.DataFrame(columns=present))
-        for frame in arrow_chunks(con.execute(plan.select_sql(present)), chunk_rows):
-            run.validate_rows(frame)
-    con.execute("drop table if exists landing_file")
-    if not read_any:  # nothing to load: an empty entity, which the row count fails
-        run.validate_header(pd.DataFrame(columns=list(entity.columns)))
-        run.validate_rows(plan.empty_frame())
-        return run.finish()
-    # as before, a rule about a column no file has is left out of the suite
-    return run.finish(keep=lambda e: id(e) not in plan.base_of or plan.base_of[id(e)] in seen)
+    return validation.finish()
 
 
 # ---------------------------------------------------------------------------- marts

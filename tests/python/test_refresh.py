@@ -156,9 +156,7 @@ def test_first_refresh_publishes_everything(tmp_path_factory):
     assert record["files_loaded"] == 11
     assert record["mart_rows"]["customers"] == 12
     assert record["rejects"] == 0
-    assert {"prepare", "validate_landing", "load", "build_and_test", "validate_marts"} <= set(
-        record["step_seconds"]
-    )
+    assert {"prepare", "load", "build_and_test", "validate_marts"} <= set(record["step_seconds"])
     with duckdb.connect(str(published / "crm.duckdb"), read_only=True) as con:
         logged = con.execute("select run_id, outcome from ops.refresh_runs").fetchall()
     assert logged == [(record["run_id"], "success")]
@@ -207,6 +205,12 @@ def test_failed_landing_validation_leaves_published_state_unchanged(warehouse_co
     assert "expect_column_values_to_be_between" in completed.stderr
     assert published_digest(warehouse_copy) == before
     assert runs(warehouse_copy)[-1]["failed_step"] == "validate_landing"
+    # The drop was loaded into the working copy before it was judged; the next run starts
+    # from the published warehouse, whose manifest does not hold it, so it is judged again.
+    again = run_refresh(warehouse_copy, landing)
+    assert again.returncode == 1
+    assert "REFRESH FAILED at step validate_landing" in again.stderr
+    assert published_digest(warehouse_copy) == before
 
 
 def test_concurrent_refresh_is_refused_and_a_rerun_gives_identical_marts(warehouse_copy):

@@ -10,9 +10,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from scripts.load_landing import file_checksum
+from scripts.load_landing import load_landing
 from scripts.validate import (
     RESULT_FORMAT,
+    LandingValidation,
     Validator,
     mart_tests_from_yaml,
     validate_landing,
@@ -90,24 +91,32 @@ def test_landing_defects_beyond_tolerance_fail(validator, tmp_path):
     assert rows["observed_value"] == 17
 
 
-def test_files_already_loaded_are_not_validated_again(validator, tmp_path):
-    """The refresh passes its load manifest: only the two new drops are read. The new NPS
-    drop is judged on its own 5 rows (all out of range) and the new contacts drop on its 5
-    rows (none with an id); every other entity has no new file and no suite."""
+def test_the_loader_validates_only_the_files_it_loads(validator, tmp_path, monkeypatch):
+    """A refresh validates while it loads: the loader shows each file it stages to the
+    landing suites, so the crafted landing loaded earlier is skipped by its manifest and not
+    validated again. The new NPS drop is judged on its own 5 rows (all out of range) and the
+    new contacts drop on its 5 rows (none with an id); no other entity has a suite."""
+    monkeypatch.setenv("CRM_DUCKDB_PATH", str(tmp_path / "crm.duckdb"))
+    quarantine = tmp_path / "quarantine"
+    first = load_landing(CRAFTED_LANDING, "duckdb", quarantine_dir=quarantine)
     landing = defective_landing(tmp_path)
-    crafted = {
-        (path.relative_to(CRAFTED_LANDING).as_posix(), file_checksum(path))
-        for path in CRAFTED_LANDING.rglob("*")
-        if path.is_file() and path.suffix in (".csv", ".parquet")
-    }
-    report = validate_landing(landing, validator, already_loaded=crafted)
+    validation = LandingValidation(validator)
+    second = load_landing(landing, "duckdb", quarantine_dir=quarantine, validation=validation)
+    report = validation.finish()
+    assert sorted(o.source_file for o in second if o.status == "loaded") == [
+        "contacts/2026-07-02.csv",
+        "nps_responses/2026-07-02.csv",
+    ]
+    assert sum(o.status == "skipped" for o in second) == len(first)
     assert {s.name for s in report.suites} == {"landing.nps_responses", "landing.contacts"}
     assert not any(s.success for s in report.suites)
     raw = dict(zip((s.name for s in report.suites), report.raw_results, strict=True))
     nps = expectation_results(raw["landing.nps_responses"])
     score = nps[("expect_column_values_to_be_between", "score__number")]["result"]
     assert (score["element_count"], score["unexpected_count"]) == (5, 5)
-    assert any(f"{len(crafted)} file(s) already loaded" in note for note in report.notes)
+    contacts = expectation_results(raw["landing.contacts"])
+    key = contacts[("expect_column_values_to_not_be_null", "contact_id")]["result"]
+    assert (key["element_count"], key["unexpected_count"]) == (5, 5)
 
 
 def test_landing_verdicts_and_counts_do_not_depend_on_the_chunk_size(validator, tmp_path):
