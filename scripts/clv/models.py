@@ -320,7 +320,7 @@ def _minimise(
         )
         return polish(simplex.x)
 
-    # At 1M generated contacts the direct L-BFGS-B needs about a third of the evaluations
+    # At 1M generated contacts the direct L-BFGS-B needs a third to a half of the evaluations
     # of Nelder-Mead plus polish (docs/decisions.md, "Value-model fit: L-BFGS-B first").
     theta, converged, message, values = _best_of(objective, [polish(s) for s in starts])
     if not converged:
