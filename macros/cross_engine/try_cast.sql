@@ -1,4 +1,9 @@
 {#- Cast text to a type, giving null instead of an error when the text does not fit.
+    The text must first match the contract's pattern for the type (docs/extract_contract.md):
+    each engine's own cast is more lenient and differs between engines (DuckDB reads '2.5' as
+    the integer 3 and '1_000' as 1000; DuckDB and Spark read '2026-01-01 10:00' as a date),
+    and a row must be accepted or rejected alike on every engine. The pattern only screens
+    the shape; the cast still refuses what has the shape but not the value (2026-02-31).
     DuckDB and Spark have try_cast; PostgreSQL gets small functions from
     crm_create_engine_helpers (run on-run-start). -#}
 {% macro crm_try_cast(expr, logical_type) -%}
@@ -6,11 +11,46 @@
 {%- endmacro %}
 
 {% macro default__crm_try_cast(expr, logical_type) -%}
-    try_cast({{ expr }} as {{ crm_sql_type(logical_type) }})
+    case
+        when {{ crm_matches_pattern(expr, crm_type_pattern(logical_type)) }}
+            then try_cast({{ expr }} as {{ crm_sql_type(logical_type) }})
+    end
 {%- endmacro %}
 
 {% macro postgres__crm_try_cast(expr, logical_type) -%}
     {{ target.schema }}_helpers.crm_try_{{ logical_type }}({{ expr }})
+{%- endmacro %}
+
+{#- The accepted text of each contract type that is cast, as a regular expression in the
+    syntax all three engines share (no backslash escapes: Spark's string literals would
+    eat them). Text arrives trimmed, so the patterns allow no surrounding blanks. -#}
+{% macro crm_type_pattern(logical_type) -%}
+    {%- set patterns = {
+        'integer': '^[-+]?[0-9]+$',
+        'decimal': '^[-+]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][-+]?[0-9]+)?$',
+        'date': '^[0-9]{4}-[0-9]{2}-[0-9]{2}$',
+        'timestamp': '^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?$',
+    } -%}
+    {%- if logical_type not in patterns -%}
+        {{ exceptions.raise_compiler_error("crm_type_pattern: no pattern for type " ~ logical_type) }}
+    {%- endif -%}
+    {{ return(patterns[logical_type]) }}
+{%- endmacro %}
+
+{% macro crm_matches_pattern(expr, pattern) -%}
+    {{ return(adapter.dispatch('crm_matches_pattern', 'crm_warehouse')(expr, pattern)) }}
+{%- endmacro %}
+
+{% macro default__crm_matches_pattern(expr, pattern) -%}
+    regexp_matches({{ expr }}, '{{ pattern }}')
+{%- endmacro %}
+
+{% macro spark__crm_matches_pattern(expr, pattern) -%}
+    {{ expr }} rlike '{{ pattern }}'
+{%- endmacro %}
+
+{% macro postgres__crm_matches_pattern(expr, pattern) -%}
+    {{ expr }} ~ '{{ pattern }}'
 {%- endmacro %}
 
 {#- The SQL type a contract type is staged as. -#}
@@ -59,22 +99,15 @@
 {% macro postgres__crm_create_engine_helpers() %}
     {%- set helpers = target.schema ~ '_helpers' -%}
     create schema if not exists {{ helpers }};
-    {%- set patterns = {
-        'integer': ['bigint', '^\\s*[-+]?[0-9]+\\s*$'],
-        'decimal': ['numeric(18, 4)', '^\\s*[-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$'],
-        'date': ['date', '^\\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\\s*$'],
-        'timestamp': ['timestamp', '^\\s*[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]+)?)?)?\\s*$'],
-        'boolean': ['boolean', '^\\s*(true|false|t|f|1|0|yes|no|y|n)\\s*$'],
-        'string': ['text', '.*'],
-    } -%}
-    {%- for name, spec in patterns.items() %}
-    create or replace function {{ helpers }}.crm_try_{{ name }}(value text) returns {{ spec[0] }}
+    {%- for name in ['integer', 'decimal', 'date', 'timestamp'] %}
+    {%- set sql_type = crm_sql_type(name) %}
+    create or replace function {{ helpers }}.crm_try_{{ name }}(value text) returns {{ sql_type }}
     language plpgsql immutable parallel safe as $fn$
     begin
-        if value is null or value !~* '{{ spec[1] }}' then
+        if value is null or not ({{ crm_matches_pattern('value', crm_type_pattern(name)) }}) then
             return null;
         end if;
-        return value::{{ spec[0] }};
+        return value::{{ sql_type }};
     exception when others then
         return null;
     end;

@@ -20,7 +20,7 @@ from scripts.contract import Contract, EntitySpec
 TRUE_WORDS = {"true", "t", "1", "yes", "y"}
 FALSE_WORDS = {"false", "f", "0", "no", "n"}
 INTEGER = re.compile(r"^[+-]?\d+$")
-DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
+DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
 # Parents before children, as the orphan rules need.
