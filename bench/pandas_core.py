@@ -447,9 +447,10 @@ def compute(landing: Path, as_of: date, loaded_at: datetime) -> pd.DataFrame:
     tier[share_above.reindex(ranked.index) < settings["tier_platinum_share"]] = "platinum"
     tier[ranked["profit"] < 0] = "lead"
 
-    # RFM quintiles over external customers (every staged contact), ties by contact_id.
-    internal = contacts.set_index("contact_id")["is_internal"]
-    rfm = buying[(buying["paid_orders"] > 0) & ~internal.reindex(buying.index).fillna(False)]
+    # RFM quintiles over external customers that exist on the evaluation date (the people
+    # above), ties by contact_id.
+    rfm = buying[buying.index.isin(people.index)]
+    rfm = rfm[(rfm["paid_orders"] > 0) & ~people["is_internal"].reindex(rfm.index)]
     rfm = rfm.assign(
         recency_days=(as_of_ts - rfm["last_order_date"]).dt.days, contact_id=rfm.index
     ).rename_axis(None)

@@ -487,7 +487,7 @@ copy (
         left join profitable on ranked.contact_id = profitable.contact_id
     ),
 
-    -- RFM quintiles over external customers (every staged contact, as dbt does), ties
+    -- RFM quintiles over external customers that exist on the evaluation date, ties
     -- broken by contact_id
     rfm as (
         select
@@ -504,7 +504,10 @@ copy (
         from buying
         inner join contacts on buying.contact_id = contacts.contact_id
         cross join as_of
-        where buying.paid_orders > 0 and not contacts.is_internal
+        where
+            buying.paid_orders > 0
+            and not contacts.is_internal
+            and contacts.created_on <= as_of.as_of_date
     )
 
     select

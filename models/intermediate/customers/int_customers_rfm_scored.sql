@@ -12,7 +12,13 @@ with customers as (
     inner join {{ ref('stg_crm__contacts') }} as contacts
         on buying.contact_id = contacts.contact_id
     cross join {{ ref('int_as_of_date') }} as as_of
-    where buying.paid_orders > 0 and not contacts.is_internal
+    where
+        buying.paid_orders > 0
+        and not contacts.is_internal
+        -- the population every customer-level model shares: contacts that exist on the
+        -- evaluation date (a contact created later is not in the mart and must not move
+        -- the quintile boundaries of those who are)
+        and cast(contacts.created_at as date) <= as_of.as_of_date
 
 ),
 
