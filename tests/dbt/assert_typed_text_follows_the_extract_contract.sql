@@ -40,7 +40,7 @@ with cases as (
     {%- for logical_type, text, accepted in cases %}
     select
         '{{ logical_type }}' as logical_type,
-        '{{ text }}' as text,
+        '{{ text }}' as raw_text,
         {{ accepted }} as contract_accepts,
         {{ crm_try_cast("'" ~ text ~ "'", logical_type) }} is not null as cast_accepts
     {%- if not loop.last %}
