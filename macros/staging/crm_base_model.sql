@@ -7,10 +7,18 @@
     Output: one row per raw row, with typed columns, the load lineage, `_raw_values` (the
     text as it arrived, for the rejects model; null on good rows), `_reject_reasons` (null when the row is good;
     otherwise every broken rule, comma separated) and `_version_rank` (1 = the latest good
-    version of its key; good rows with a higher rank are superseded versions).
+    version of its key; good rows with a higher rank are superseded versions; null when the
+    row has no key).
 
     parents: {column: relation} whose key must exist for the row to be kept; a reference
-    that points nowhere rejects the row as orphan_<column>. -#}
+    that points nowhere rejects the row as orphan_<column>.
+
+    Incremental builds (dbt_project.yml) re-check only the raw rows whose outcome can change:
+    the rows of loads not yet in the table, every row of a key those loads touch (its
+    version ranks move), and the current orphans (their parent may have arrived). Nothing
+    else can change: a row's type checks depend only on its own text and load time, and a
+    parent key once staged stays staged (a key keeps its good version ahead of later bad
+    ones), so the set of parent keys only grows. -#}
 {% macro crm_base_model(source_relation, entity, parents={}) %}
 {#- At parse time the graph is empty; dbt only needs the source() and ref() arguments. -#}
 {%- if not execute -%}{{ return('select 1 as parse_placeholder') }}{%- endif -%}
@@ -19,11 +27,58 @@
 {%- set key = node.config.meta.get('key') or node.meta.get('key') -%}
 {%- set version_column = node.config.meta.get('version_column') or node.meta.get('version_column') -%}
 
-with source as (
+with
+
+{% if is_incremental() -%}
+{%- do crm_assert_base_loads_still_raw(this, source_relation) %}
+new_loads as (
+
+    select _load_id from {{ source_relation }}
+    except
+    select _load_id from {{ this }}
+
+),
+
+orphans as (
+
+    select _load_id, _source_file, _source_row_number, {{ key | join(', ') }}
+    from {{ this }}
+    where {{ crm_orphan_reason_condition(parents) }}
+
+),
+
+keys_to_recheck as (
+
+    select {{ crm_typed_key(columns, key) }} as recheck_key
+    from {{ source_relation }}
+    where _load_id in (select _load_id from new_loads)
+    union
+    select {{ key | join(', ') }} from orphans
+
+),
+
+source as (
+
+    select * from {{ source_relation }} as raw_row
+    where
+        _load_id in (select _load_id from new_loads)
+        or {{ crm_typed_key(columns, key) }} in (select recheck_key from keys_to_recheck)
+        or exists (
+            select 1 from orphans
+            where
+                orphans._load_id = raw_row._load_id
+                and orphans._source_file = raw_row._source_file
+                and orphans._source_row_number = raw_row._source_row_number
+        )
+
+),
+{%- else -%}
+source as (
 
     select * from {{ source_relation }}
 
 ),
+{%- endif %}
 
 typed as (
 
@@ -79,17 +134,62 @@ checked as (
 
 select
     checked.*,
-    row_number() over (
-        partition by {{ key | join(', ') }}
-        order by
-            case when _reject_reasons is null then 0 else 1 end,
-            {% if version_column %}{{ version_column }} desc nulls last,{% endif %}
-            _loaded_at desc,
-            _source_file desc,
-            _source_row_number desc
-    ) as _version_rank
+    case when {{ key | join(' is not null and ') }} is not null then
+        row_number() over (
+            partition by {{ key | join(', ') }}
+            order by
+                case when _reject_reasons is null then 0 else 1 end,
+                {% if version_column %}{{ version_column }} desc nulls last,{% endif %}
+                _loaded_at desc,
+                _source_file desc,
+                _source_row_number desc
+        )
+    end as _version_rank
 from checked
 {% endmacro %}
+
+
+{#- An incremental build trusts that every load in the table is still in raw; a raw table
+    rebuilt or trimmed since would leave rows that no longer exist. -#}
+{% macro crm_assert_base_loads_still_raw(base_relation, source_relation) %}
+    {%- set query -%}
+        select count(*) from (
+            select _load_id from {{ base_relation }}
+            except
+            select _load_id from {{ source_relation }}
+        ) as vanished_loads
+    {%- endset -%}
+    {%- set vanished = run_query(query).columns[0].values()[0] -%}
+    {%- if vanished > 0 -%}
+        {{ exceptions.raise_compiler_error(
+            base_relation ~ " holds " ~ vanished ~ " load(s) no longer in " ~ source_relation
+            ~ " (was the raw table rebuilt?). Rebuild the staging layer from raw with "
+            ~ "`dbt build --full-refresh --select staging` (or scripts.run_pipeline --full-refresh)."
+        ) }}
+    {%- endif -%}
+{% endmacro %}
+
+
+{#- The typed key of a raw row, as the typed CTE computes it (single-column keys). -#}
+{% macro crm_typed_key(columns, key) %}
+    {%- if key | length != 1 -%}
+        {{ exceptions.raise_compiler_error("crm_base_model: incremental builds expect a one-column key, got " ~ key) }}
+    {%- endif -%}
+    {%- for column in columns if column.name == key[0] -%}
+        {{ return(crm_typed_value(column)) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error("crm_base_model: key " ~ key[0] ~ " is not a contract column") }}
+{% endmacro %}
+
+
+{#- The row was rejected because a reference pointed nowhere (false for entities without parents). -#}
+{% macro crm_orphan_reason_condition(parents) -%}
+    {%- for column_name in parents -%}
+        _reject_reasons like '%orphan_{{ column_name }}%'{% if not loop.last %} or {% endif %}
+    {%- else -%}
+        1 = 0
+    {%- endfor -%}
+{%- endmacro %}
 
 
 {#- The source node of crm.<entity> from the dbt graph. -#}

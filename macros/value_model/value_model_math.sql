@@ -60,10 +60,3 @@
     {%- else -%} {{ crm_sql_type(logical_type) }}
     {%- endif -%}
 {%- endmacro %}
-
-{#- Post-hook for the scoring tables: PostgreSQL plans the joins of the next model from
-    table statistics, and a table just created by dbt has none (it then guesses a few
-    hundred rows and picks nested loops over millions). Other engines need nothing. -#}
-{% macro value_model_statistics_hooks() -%}
-    {{ return(["analyze {{ this }}"] if target.type == 'postgres' else []) }}
-{%- endmacro %}

@@ -12,7 +12,6 @@
     truncation error below z^N / (1 - z), which gives N from z alone (n_terms_needed in
     scripts/clv); otherwise the fit step proved a number of terms that suffices for every
     customer and horizon (scoring_series_terms). docs/value_model.md has more. -#}
-{{ config(post_hook=value_model_statistics_hooks()) }}
 
 with settings as (
 

@@ -4,7 +4,6 @@
     At a = 1 the conditional expectation is 0/0. As scripts/clv does, a within 1e-5 of 1 is
     replaced by two variants, a = 1 - 1e-5 and a = 1 + 1e-5, each of weight 1/2, and the
     scores average them; any other a is one variant of weight 1 (a_offset_sign = 0). -#}
-{{ config(post_hook=value_model_statistics_hooks()) }}
 
 with purchase_models as (
 

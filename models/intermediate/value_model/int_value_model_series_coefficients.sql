@@ -7,7 +7,6 @@
     PostgreSQL has no lgamma, and this ratio of gamma functions overflows for large n
     anyway, so each step is taken as a log-magnitude plus its count of negative factors
     (giving the sign) and of zero factors (a series that terminates), summed over the steps. -#}
-{{ config(post_hook=value_model_statistics_hooks()) }}
 
 with variants as (
 
