@@ -231,6 +231,8 @@ class Refresh:
         command = [sys.executable, "-m", "scripts.run_pipeline", "--target", "duckdb", "--no-load"]
         if self.args.vars:
             command += ["--vars", self.args.vars]
+        if self.args.full_refresh:
+            command += ["--full-refresh"]
         tail: collections.deque[str] = collections.deque(maxlen=30)
         with subprocess.Popen(
             command,
@@ -451,6 +453,12 @@ def main(argv: list[str] | None = None) -> int:
         "(env CRM_REFRESH_DIR)",
     )
     parser.add_argument("--vars", help="dbt vars, as YAML, e.g. '{as_of_date: 2026-06-30}'")
+    parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental base models from all raw rows (after changing the "
+        "extract contract or the typing macros, or when dbt asks for it)",
+    )
     parser.add_argument(
         "--include-pii", action="store_true", help="export personal data in clear (opt-in)"
     )

@@ -76,14 +76,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="build only: the caller has loaded the landing files (scripts.refresh does)",
     )
+    parser.add_argument(
+        "--full-refresh",
+        action="store_true",
+        help="rebuild the incremental base models from all raw rows (after changing the "
+        "extract contract or the typing macros, or when dbt asks for it)",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     if not args.no_load:
         print_summary(load_landing(Path(args.landing), args.target))
-    dbt_vars = ["--vars", args.vars] if args.vars else []
-    run_dbt(["build", "--exclude", NEEDS_VALUE_MODEL, *dbt_vars], args.target)
+    dbt_options = ["--vars", args.vars] if args.vars else []
+    dbt_options += ["--full-refresh"] if args.full_refresh else []
+    run_dbt(["build", "--exclude", NEEDS_VALUE_MODEL, *dbt_options], args.target)
     fit_value_model(args.target)
-    run_dbt(["build", "--select", NEEDS_VALUE_MODEL, *dbt_vars], args.target)
+    run_dbt(["build", "--select", NEEDS_VALUE_MODEL, *dbt_options], args.target)
     print(f"done in {time.monotonic() - started:.1f} s")
     return 0
 

@@ -224,3 +224,14 @@ def test_a_raw_table_that_lost_a_load_asks_for_a_full_refresh(incremental_wareho
     assert failed.returncode != 0
     assert "no longer in" in failed.stdout and "--full-refresh" in failed.stdout
     dbt(incremental_warehouse, "build", "--full-refresh", "--select", "base_crm__orders")
+
+
+def test_full_refresh_reaches_both_dbt_builds(monkeypatch):
+    from scripts import run_pipeline
+
+    builds = []
+    monkeypatch.setattr(run_pipeline, "run_dbt", lambda args, target: builds.append(args))
+    monkeypatch.setattr(run_pipeline, "fit_value_model", lambda target: None)
+    run_pipeline.main(["--no-load", "--full-refresh"])
+    run_pipeline.main(["--no-load"])
+    assert [("--full-refresh" in args) for args in builds] == [True, True, False, False]
