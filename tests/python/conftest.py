@@ -60,15 +60,7 @@ class Warehouse:
             with duckdb.connect(self.env["CRM_DUCKDB_PATH"], read_only=True) as con:
                 return [tuple(r) for r in con.execute(sql).fetchall()]
         if self.engine == "postgres":
-            import psycopg2
-
-            con = psycopg2.connect(
-                host=self.env["CRM_PG_HOST"],
-                port=int(self.env["CRM_PG_PORT"]),
-                user=self.env["CRM_PG_USER"],
-                password=self.env["CRM_PG_PASSWORD"],
-                dbname=self.env["CRM_PG_DBNAME"],
-            )
+            con = self._postgres_connection()
             try:
                 with con.cursor() as cur:
                     cur.execute(sql)
@@ -76,6 +68,34 @@ class Warehouse:
             finally:
                 con.close()
         return self._spark_query(sql)
+
+    def execute(self, sql: str) -> None:
+        """Run a statement that changes the warehouse (query only reads); DuckDB and PostgreSQL."""
+        if self.engine == "duckdb":
+            import duckdb
+
+            with duckdb.connect(self.env["CRM_DUCKDB_PATH"]) as con:
+                con.execute(sql)
+            return
+        if self.engine != "postgres":
+            raise NotImplementedError(f"Warehouse.execute does not support {self.engine}")
+        con = self._postgres_connection()
+        try:
+            with con, con.cursor() as cur:
+                cur.execute(sql)
+        finally:
+            con.close()
+
+    def _postgres_connection(self):
+        import psycopg2
+
+        return psycopg2.connect(
+            host=self.env["CRM_PG_HOST"],
+            port=int(self.env["CRM_PG_PORT"]),
+            user=self.env["CRM_PG_USER"],
+            password=self.env["CRM_PG_PASSWORD"],
+            dbname=self.env["CRM_PG_DBNAME"],
+        )
 
     def _spark_query(self, sql: str) -> list[tuple]:
         if self._spark is None:

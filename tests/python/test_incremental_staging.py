@@ -62,30 +62,6 @@ def first_day_rows(entity: str) -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def execute(warehouse: Warehouse, sql: str) -> None:
-    """Run a statement that changes the warehouse (Warehouse.query only reads)."""
-    if warehouse.engine == "duckdb":
-        import duckdb
-
-        with duckdb.connect(warehouse.env["CRM_DUCKDB_PATH"]) as con:
-            con.execute(sql)
-        return
-    import psycopg2
-
-    con = psycopg2.connect(
-        host=warehouse.env["CRM_PG_HOST"],
-        port=int(warehouse.env["CRM_PG_PORT"]),
-        user=warehouse.env["CRM_PG_USER"],
-        password=warehouse.env["CRM_PG_PASSWORD"],
-        dbname=warehouse.env["CRM_PG_DBNAME"],
-    )
-    try:
-        with con, con.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        con.close()
-
-
 def write_drop(landing: Path, entity: str, day: str, rows: list[dict[str, str]]) -> None:
     header = list(load_contract().entities[entity].columns)
     path = landing / entity / f"{day}.csv"
@@ -216,9 +192,8 @@ def test_incremental_base_tables_equal_a_rebuild_from_raw(incremental_warehouse:
 
 
 def test_a_raw_table_that_lost_a_load_asks_for_a_full_refresh(incremental_warehouse: Warehouse):
-    execute(
-        incremental_warehouse,
-        "delete from raw.orders where _load_id = (select max(_load_id) from raw.orders)",
+    incremental_warehouse.execute(
+        "delete from raw.orders where _load_id = (select max(_load_id) from raw.orders)"
     )
     failed = dbt(incremental_warehouse, "build", "--select", "base_crm__orders", check=False)
     assert failed.returncode != 0
