@@ -1,5 +1,12 @@
 {#- Business rules shared by several models: each lives here once. -#}
 
+{#- The population of every customer-level model: contacts that exist on the evaluation
+    date. A contact created later is not in the mart, so it must not count anywhere (not in
+    RFM quintile boundaries, profit ranks, acquisition cost shares or value predictions). -#}
+{% macro crm_contact_exists_on(created_at_expr, as_of_date_expr) -%}
+    cast({{ created_at_expr }} as date) <= {{ as_of_date_expr }}
+{%- endmacro %}
+
 {#- True when an order status counts as a purchase (var paid_order_statuses). -#}
 {% macro crm_is_paid_status(status_expr) -%}
     {{ status_expr }} in ('{{ var("paid_order_statuses") | join("', '") }}')

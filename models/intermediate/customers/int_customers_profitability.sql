@@ -9,7 +9,7 @@ with contacts as (
         contacts.is_internal
     from {{ ref('stg_crm__contacts') }} as contacts
     cross join {{ ref('int_as_of_date') }} as as_of
-    where cast(contacts.created_at as date) <= as_of.as_of_date
+    where {{ crm_contact_exists_on('contacts.created_at', 'as_of.as_of_date') }}
 
 ),
 

@@ -15,10 +15,7 @@ with customers as (
     where
         buying.paid_orders > 0
         and not contacts.is_internal
-        -- the population every customer-level model shares: contacts that exist on the
-        -- evaluation date (a contact created later is not in the mart and must not move
-        -- the quintile boundaries of those who are)
-        and cast(contacts.created_at as date) <= as_of.as_of_date
+        and {{ crm_contact_exists_on('contacts.created_at', 'as_of.as_of_date') }}
 
 ),
 

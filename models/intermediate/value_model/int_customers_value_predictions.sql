@@ -18,7 +18,7 @@ contacts as (
     select contacts.contact_id
     from {{ ref('stg_crm__contacts') }} as contacts
     cross join settings
-    where cast(contacts.created_at as date) <= settings.as_of_date
+    where {{ crm_contact_exists_on('contacts.created_at', 'settings.as_of_date') }}
 
 ),
 
