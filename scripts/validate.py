@@ -659,7 +659,8 @@ class LandingValidation:
     """The landing suites, fed one staged file at a time: by `validate_landing`, which reads
     the landing folder itself, or by the loader (`scripts.load_landing.load_landing`'s
     `validation`), which hands over each file it has just staged so that a refresh reads every
-    extract once. One suite per entity over all its files, finished by `finish`."""
+    extract once. One suite per entity over all its files, finished by `finish`, after which
+    it takes no more files and `finish` returns the same report."""
 
     def __init__(self, validator: Validator, mostly: float = DEFAULT_MOSTLY, chunk_rows=None):
         self.validator = validator
@@ -668,6 +669,14 @@ class LandingValidation:
         self.report = ValidationReport(stage="landing")
         self._runs: dict[str, tuple[LandingPlan, SuiteRun, set[str]]] = {}
         self._refused: dict[str, EntitySpec] = {}
+        self._finished = False
+
+    def _still_open(self) -> None:
+        if self._finished:
+            raise RuntimeError(
+                "LandingValidation already finished: its report is final; "
+                "start a new LandingValidation to validate more files"
+            )
 
     def _run_of(self, entity: EntitySpec) -> tuple[LandingPlan, SuiteRun, set[str]]:
         if entity.name not in self._runs:
@@ -679,6 +688,7 @@ class LandingValidation:
     @_object_strings
     def file_staged(self, con: duckdb.DuckDBPyConnection, entity: EntitySpec) -> None:
         """Validate the file the loader's reader has just staged as `landing_file` on con."""
+        self._still_open()
         plan, run, seen = self._run_of(entity)
         present = [r[0] for r in con.execute("describe landing_file").fetchall()]
         seen.update(present)
@@ -687,6 +697,7 @@ class LandingValidation:
             run.validate_rows(frame)
 
     def file_refused(self, entity: EntitySpec | None, folder: str, refusal: FileRefused) -> None:
+        self._still_open()
         if entity is None:
             note = f"folder {folder!r} is not a contract entity (the loader refuses it)"
             if note not in self.report.notes:
@@ -697,6 +708,9 @@ class LandingValidation:
 
     @_object_strings
     def finish(self) -> ValidationReport:
+        if self._finished:
+            return self.report
+        self._finished = True
         for entity in self._refused.values():
             if entity.name not in self._runs:  # no readable file: the row count fails
                 _, run, _ = self._run_of(entity)

@@ -10,7 +10,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from scripts.load_landing import load_landing
+from scripts.contract import load_contract
+from scripts.load_landing import FileRefused, load_landing
 from scripts.validate import (
     RESULT_FORMAT,
     LandingValidation,
@@ -145,6 +146,18 @@ def test_an_entity_whose_every_file_is_refused_fails_on_its_row_count(validator,
         "expect_table_row_count_to_be_between {'min_value': 1} (observed: 0)"
     ]
     assert any("referrals/2026-07-01.csv" in n for n in report.notes)
+
+
+def test_a_finished_landing_validation_keeps_its_report_and_takes_no_more_files(validator):
+    referrals = load_contract().entities["referrals"]
+    validation = LandingValidation(validator)
+    validation.file_refused(referrals, "referrals", FileRefused("referrals/x.csv: unreadable"))
+    report = validation.finish()
+    assert [s.name for s in report.suites] == ["landing.referrals"]
+    assert validation.finish() is report
+    assert [s.name for s in report.suites] == ["landing.referrals"]
+    with pytest.raises(RuntimeError, match="already finished"):
+        validation.file_refused(referrals, "referrals", FileRefused("referrals/y.csv"))
 
 
 def crafted_frame() -> pd.DataFrame:
