@@ -186,22 +186,66 @@ def rss_kib(pid: int) -> int:
 def tree_rss_kib(root: int) -> int:
     """Resident memory of a process and all its live descendants, summed (shared pages of
     libraries count once per process: a slight overestimate)."""
-    return sum(rss_kib(pid) for pid in tree_pids(root, process_table()))
+    return sum(tree_rss_by_role(root).values())
+
+
+def process_role(argv: Sequence[str]) -> str:
+    """A short name for a process of a contender's tree, from its command line: the module of
+    `python -m scripts.refresh` ("refresh"), the script a Python runs ("dbt" for dbt's entry
+    point, "launch" for the harness's launcher), or the program's name. Only the interpreter's
+    own options are read: the launcher's command line carries the contender's after it."""
+    if not argv:
+        return "?"
+    program = Path(argv[0]).name
+    if not program.startswith("python"):
+        return program
+    args = list(argv[1:])
+    while args and args[0].startswith("-"):
+        flag = args.pop(0)
+        if flag == "-m" and args:
+            return args[0].rsplit(".", 1)[-1]
+        if flag == "-c":
+            return "python -c"
+    return Path(args[0]).stem if args else program
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return [part.decode(errors="replace") for part in fh.read().split(b"\0") if part]
+    except OSError:
+        return []
+
+
+def tree_rss_by_role(root: int) -> dict[str, int]:
+    """Resident KiB of a process tree, summed per role (see process_role): which program of a
+    refresh holds the memory at a moment."""
+    by_role: dict[str, int] = {}
+    for pid in tree_pids(root, process_table()):
+        kib = rss_kib(pid)
+        if kib:
+            role = process_role(_cmdline(pid))
+            by_role[role] = by_role.get(role, 0) + kib
+    return by_role
 
 
 class TreeSampler(threading.Thread):
-    """Samples the summed RSS of a process tree until stopped: (epoch seconds, KiB)."""
+    """Samples the RSS of a process tree until stopped: `samples` holds (epoch seconds, KiB of
+    the whole tree) and `roles` the same moments split per program (tree_rss_by_role)."""
 
     def __init__(self, root: int, interval: float):
         super().__init__(daemon=True)
         self.root = root
         self.interval = interval
         self.samples: list[tuple[float, int]] = []
+        self.roles: list[dict[str, int]] = []
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
-            self.samples.append((time.time(), tree_rss_kib(self.root)))
+            moment, by_role = time.time(), tree_rss_by_role(self.root)
+            self.samples.append((moment, sum(by_role.values())))
+            self.roles.append(by_role)
             self._stop_event.wait(self.interval)
 
     def stop(self) -> None:
@@ -223,6 +267,7 @@ class ChildRun:
     started_epoch: float
     timed_out: bool = False
     samples: list[tuple[float, int]] = field(default_factory=list, repr=False)
+    roles: list[dict[str, int]] = field(default_factory=list, repr=False)  # per sample
 
     @property
     def peak_kib(self) -> int:
@@ -352,6 +397,7 @@ def run_child(
         started_epoch=started_epoch,
         timed_out=timed_out.is_set(),
         samples=sampler.samples,
+        roles=sampler.roles,
     )
 
 
@@ -548,6 +594,7 @@ def parse_dbt_log(path: Path) -> list[dict]:
                     "path": node.get("node_path", ""),
                     "materialized": node.get("materialized", ""),
                     "seconds": float(data.get("execution_time") or 0.0),
+                    "ended_epoch": ts,
                     "status": str(data.get("status", "")),
                 }
             )
@@ -601,6 +648,42 @@ def refresh_segments(lines: list[tuple[float, str]], end_epoch: float) -> list[d
 
 def peak_between(samples: list[tuple[float, int]], start: float, end: float) -> int:
     return max((kib for ts, kib in samples if start <= ts <= end), default=0)
+
+
+def peak_moment(run: ChildRun, invocations: list[dict]) -> dict | None:
+    """The sample where the tree held the most memory: when, how much, which programs held it,
+    and the dbt nodes running then (a node runs from its end less its execution time). A peak
+    is a coincidence of programs and nodes; this names it."""
+    if not run.samples:
+        return None
+    at = max(range(len(run.samples)), key=lambda i: run.samples[i][1])
+    moment, kib = run.samples[at]
+    by_role = run.roles[at] if at < len(run.roles) else {}
+    running = [
+        node["name"]
+        for inv in invocations
+        for node in inv["nodes"]
+        if node["ended_epoch"] - node["seconds"] <= moment <= node["ended_epoch"]
+    ]
+    return {
+        "at_s": round(moment - run.started_epoch, 1),
+        "tree_mib": round(kib / KIB, 1),
+        "processes_mib": {
+            role: round(k / KIB, 1) for role, k in sorted(by_role.items(), key=lambda x: -x[1])
+        },
+        "dbt_nodes_running": sorted(running),
+    }
+
+
+def write_memory_timeline(run: ChildRun, path: Path) -> None:
+    """Every memory sample of a run as CSV (seconds into the run, the tree, then one column per
+    program), so that any moment can be matched to the dbt log afterwards."""
+    roles = sorted({role for by_role in run.roles for role in by_role})
+    lines = [",".join(["seconds", "tree_kib", *(f"{role}_kib" for role in roles)])]
+    for (moment, kib), by_role in zip(run.samples, run.roles, strict=False):
+        cells = [f"{moment - run.started_epoch:.2f}", str(kib)]
+        lines.append(",".join(cells + [str(by_role.get(role, 0)) for role in roles]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def refresh_profile(run: ChildRun, record: dict | None, stdout_path: Path, dbt_log: Path) -> dict:
@@ -658,6 +741,7 @@ def refresh_profile(run: ChildRun, record: dict | None, stdout_path: Path, dbt_l
         "dbt_parse": [inv["full_parse"] or "partial" for inv in invocations],
         "dbt_groups": groups,
         "dbt_models": models,
+        "peak_moment": peak_moment(run, invocations),
     }
 
 
@@ -996,6 +1080,7 @@ class Bench:
             timeout=self.args.timeout or None,
             sample_interval=self.args.sample_interval,
         )
+        write_memory_timeline(run, run_dir / "memory.csv")
         result.update(
             returncode=run.returncode,
             wall_s=round(run.wall_s, 3),
@@ -1283,6 +1368,14 @@ def summarise(report: dict, scales: list[dict], runs: list[dict]) -> dict:
                 "dbt": dbt,
                 "agreement": agreement(mine),
                 "startup": startup_parts(mine),
+                "peak_moments": {
+                    name: [
+                        dict(r["profile"]["peak_moment"], repeat=r["repeat"], ok=r["ok"])
+                        for r in mine
+                        if r["contender"] == name and (r.get("profile") or {}).get("peak_moment")
+                    ]
+                    for name in ("full_refresh", "incremental_refresh")
+                },
             }
         )
     growth = growth_table(out_scales)
@@ -1467,6 +1560,23 @@ def fmt_s(value: float | None) -> str:
     return f"{value:.2f}" if value < 10 else f"{value:.1f}"
 
 
+def render_peak_moments(moments: dict[str, list[dict]]) -> list[str]:
+    """One line per refresh run: when its tree peaked, which programs held the memory, and the
+    dbt nodes running at that moment (memory.csv in the run's directory has every sample)."""
+    lines = []
+    for name, runs in moments.items():
+        for m in runs:
+            held = ", ".join(f"{role} {fmt_mib(mib)}" for role, mib in m["processes_mib"].items())
+            nodes = ", ".join(f"`{n}`" for n in m["dbt_nodes_running"]) or "none"
+            outcome = "" if m["ok"] else " (failed)"
+            lines.append(
+                f"- Peak of the {name.replace('_', ' ')}, run {m['repeat']}{outcome}: "
+                f"{fmt_mib(m['tree_mib'])} MiB at {fmt_s(m['at_s'])} s ({held} MiB); "
+                f"dbt nodes running: {nodes}."
+            )
+    return lines + [""] if lines else []
+
+
 def fmt_mib(value: float | None) -> str:
     return "–" if value is None else f"{value:,.0f}"
 
@@ -1591,6 +1701,7 @@ def render_results(payload: dict) -> str:
                 "",
             ]
             out += [table(["phase", "s", "share", "peak MiB"], rows), ""]
+        out += render_peak_moments(scale.get("peak_moments") or {})
         for name in ("full_refresh", "incremental_refresh"):
             dbt = scale["dbt"].get(name) or {}
             if not dbt.get("groups"):

@@ -440,6 +440,9 @@ def test_run_child_counts_grandchildren_alive_together_and_reaped(tmp_path):
     assert 150 * 1024 <= run.maxrss_kib < 230 * 1024
     assert run.tree_peak_kib >= 250 * 1024
     assert run.peak_kib == run.tree_peak_kib
+    # per program: the launcher and the two `python -c` processes, summed under one name
+    assert max(by_role.get("python -c", 0) for by_role in run.roles) >= 250 * 1024
+    assert {role for by_role in run.roles for role in by_role} == {"launch", "python -c"}
 
 
 def test_run_child_reports_failure_and_timeout(tmp_path):
@@ -524,3 +527,83 @@ def test_per_scale_options_are_checked(option):
     with pytest.raises(SystemExit) as refused:
         harness.parse_args(["--scales", "100k,1M", *option])
     assert refused.value.code == 2
+
+
+# ------------------------------------------------------------------------------ memory samples
+
+
+@pytest.mark.parametrize(
+    ("argv", "role"),
+    [
+        (["/venv/bin/python", "-m", "scripts.refresh", "--landing", "x"], "refresh"),
+        (["/venv/bin/python", "/venv/bin/dbt", "build", "--select", "x"], "dbt"),
+        # the launcher's command line carries the contender's `-m` after its own script
+        (
+            ["/usr/bin/python3", "-I", "-S", "/p/bench/launch.py", "r", "--", "py", "-m", "a.b"],
+            "launch",
+        ),
+        (["python3.12", "-c", "print(1)"], "python -c"),
+        (["/bin/sh", "-c", "exec x"], "sh"),
+        ([], "?"),
+    ],
+)
+def test_process_role_names_the_program_not_its_arguments(argv, role):
+    assert harness.process_role(argv) == role
+
+
+def _memory_run(t0: float) -> harness.ChildRun:
+    # 4 samples, 10 s apart; the tree peaks at 25 s with 3,000 MiB: dbt 2,500 + refresh 500.
+    samples = [(t0 + 5, 600 * 1024), (t0 + 15, 2000 * 1024), (t0 + 25, 3000 * 1024)]
+    samples.append((t0 + 35, 800 * 1024))
+    roles = [
+        {"refresh": 600 * 1024},
+        {"refresh": 500 * 1024, "dbt": 1500 * 1024},
+        {"refresh": 500 * 1024, "dbt": 2500 * 1024},
+        {"refresh": 800 * 1024},
+    ]
+    return harness.ChildRun(
+        command=["x"],
+        returncode=1,
+        wall_s=40.0,
+        maxrss_kib=2500 * 1024,
+        tree_peak_kib=3000 * 1024,
+        started_epoch=t0,
+        samples=samples,
+        roles=roles,
+    )
+
+
+def test_peak_moment_names_the_programs_and_the_dbt_nodes_running_then():
+    t0 = 1_800_000_000.0
+    nodes = [  # running from ended_epoch - seconds to ended_epoch
+        {"name": "base_orders", "ended_epoch": t0 + 30, "seconds": 10.0},  # 20-30: running
+        {"name": "unique_lines", "ended_epoch": t0 + 26, "seconds": 2.0},  # 24-26: running
+        {"name": "stg_contacts", "ended_epoch": t0 + 24, "seconds": 5.0},  # 19-24: over
+        {"name": "customers", "ended_epoch": t0 + 39, "seconds": 3.0},  # 36-39: not yet
+    ]
+    moment = harness.peak_moment(_memory_run(t0), [{"nodes": nodes}])
+    assert moment == {
+        "at_s": 25.0,
+        "tree_mib": 3000.0,
+        "processes_mib": {"dbt": 2500.0, "refresh": 500.0},
+        "dbt_nodes_running": ["base_orders", "unique_lines"],
+    }
+    line = harness.render_peak_moments({"full_refresh": [dict(moment, repeat=0, ok=False)]})[0]
+    assert line == (
+        "- Peak of the full refresh, run 0 (failed): 3,000 MiB at 25.0 s "
+        "(dbt 2,500, refresh 500 MiB); dbt nodes running: `base_orders`, `unique_lines`."
+    )
+    assert harness.peak_moment(harness.ChildRun(["x"], 0, 1.0, 0, 0, t0), []) is None
+
+
+def test_memory_timeline_has_one_row_per_sample_and_a_column_per_program(tmp_path):
+    t0 = 1_800_000_000.0
+    path = tmp_path / "memory.csv"
+    harness.write_memory_timeline(_memory_run(t0), path)
+    assert path.read_text().splitlines() == [
+        "seconds,tree_kib,dbt_kib,refresh_kib",
+        "5.00,614400,0,614400",
+        "15.00,2048000,1536000,512000",
+        "25.00,3072000,2560000,512000",
+        "35.00,819200,0,819200",
+    ]
