@@ -101,6 +101,25 @@ def test_manifest_lists_every_file_with_rows_and_checksums(db_with_pii, tmp_path
     }
 
 
+def test_files_hold_the_table_sorted_and_unchanged_data_gives_the_same_bytes(db_with_pii, tmp_path):
+    with duckdb.connect(str(db_with_pii)) as con:  # stored in an order unlike the sorted one
+        con.execute(
+            "create table main_marts.shuffled as select (i * 7919) % 1000 as k, "
+            "'row ' || i as label from range(1000) t(i) order by k desc"
+        )
+    first = export_marts(db_with_pii, tmp_path / "first", salt="s")
+    second = export_marts(db_with_pii, tmp_path / "second", salt="s")
+    checksums = [{f["file"]: f["sha256"] for f in m["files"]} for m in (first, second)]
+    assert checksums[0] == checksums[1]
+    out = tmp_path / "first"
+    with duckdb.connect() as con:
+        parquet = con.execute(f"select k, label from read_parquet('{out / 'shuffled.parquet'}')")
+        rows = parquet.fetchall()
+    assert rows == sorted((i * 7919 % 1000, f"row {i}") for i in range(1000))
+    with (out / "shuffled.csv").open(encoding="utf-8", newline="") as handle:
+        assert [(int(r["k"]), r["label"]) for r in csv.DictReader(handle)] == rows
+
+
 def test_include_pii_exports_personal_data_in_clear(db_with_pii, tmp_path):
     out = tmp_path / "exports"
     manifest = export_marts(db_with_pii, out, include_pii=True)
