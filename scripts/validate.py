@@ -318,6 +318,18 @@ def _row_count_success(type_: str, kwargs: dict, rows: int) -> bool:
     return not (high is not None and (rows >= high if kwargs.get("strict_max") else rows > high))
 
 
+def _forget_batch(batch) -> None:
+    """Drop gx's cached copy of a validated batch. gx's execution engine keeps every batch it
+    has validated, with its data frame, by batch id, for later metric requests; one id per
+    asset means the last chunk of every suite stays referenced for the life of the context
+    (the refresh's whole run). Our results are complete once `validate` returns, and nothing
+    asks gx for more. (At 1M contacts this did not lower the refresh's resident memory after
+    the load, about 390 MiB either way: the memory is freed, not returned to the system.)"""
+    manager = batch.data.execution_engine.batch_manager
+    manager.batch_data_cache.pop(batch.id, None)
+    manager.batch_cache.pop(batch.id, None)
+
+
 class SuiteRun:
     """One suite over data seen in parts, merged into one suite result.
 
@@ -380,7 +392,10 @@ class SuiteRun:
 
     def _validate(self, frame: pd.DataFrame, suite, indices: list[int]) -> None:
         batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(suite, result_format=RESULT_FORMAT)
+        try:
+            result = batch.validate(suite, result_format=RESULT_FORMAT)
+        finally:
+            _forget_batch(batch)
         if self._meta is None:
             self._meta = dict(result.meta)
             self._batch_id = result.batch_id

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
+import weakref
 from pathlib import Path
 
 import duckdb
@@ -182,6 +184,23 @@ def crafted_expectations(gx) -> list:
         expect.ExpectColumnValuesToBeBetween(column="n", min_value=0, max_value=10, mostly=0.9),
         expect.ExpectColumnValuesToBeUnique(column="u"),
     ]
+
+
+def test_gx_keeps_no_frame_it_has_validated(validator):
+    """gx's execution engine caches every validated batch with its frame: the last chunk of
+    each suite stayed referenced for the whole refresh, through its dbt builds."""
+    gx = validator.gx
+    run = validator.suite_run(
+        "forgotten", [gx.expectations.ExpectColumnValuesToBeUnique(column="u")]
+    )
+    frame = crafted_frame()[["u"]]
+    held = weakref.ref(frame)
+    run.validate_column("u", frame)
+    del frame
+    gc.collect()
+    assert held() is None
+    outcome, _ = run.finish()
+    assert not outcome.success  # p and q repeat: the result outlives the frame
 
 
 @pytest.mark.parametrize("chunk_rows", [1, 3, 4, 10, 1000])
