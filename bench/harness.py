@@ -491,6 +491,15 @@ def generator_drops(drop_days: int) -> int:
     return max(4, drop_days + 1)
 
 
+def profile_default_threads() -> str:
+    """The DuckDB output's dbt threads when CRM_DBT_THREADS is unset, read from profiles.yml
+    (its `env_var('CRM_DBT_THREADS', 'N')` default), for the record of a run."""
+    text = (PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8")
+    duckdb_output = text.split("    duckdb:", 1)[-1].split("\n    postgres:", 1)[0]
+    found = re.search(r"env_var\('CRM_DBT_THREADS', '(\d+)'\)", duckdb_output)
+    return f"{found.group(1)} (profiles.yml default)" if found else "profiles.yml default"
+
+
 def prepare_data(args: argparse.Namespace, contacts: int, env: dict[str, str]) -> DataSet:
     drops = generator_drops(args.drop_days)
     name = f"contacts-{contacts}-seed-{args.seed}" + (f"-drops-{drops}" if drops != 4 else "")
@@ -959,7 +968,7 @@ class Bench:
                 "contenders": args.contenders,
                 "workdir": str(args.workdir),
                 "sample_interval_s": args.sample_interval,
-                "dbt_threads": os.environ.get("CRM_DBT_THREADS", "4 (profiles.yml default)"),
+                "dbt_threads": os.environ.get("CRM_DBT_THREADS") or profile_default_threads(),
             },
             "machine": machine_facts(),
             "versions": package_versions(),

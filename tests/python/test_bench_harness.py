@@ -607,3 +607,8 @@ def test_memory_timeline_has_one_row_per_sample_and_a_column_per_program(tmp_pat
         "25.00,3072000,2560000,512000",
         "35.00,819200,0,819200",
     ]
+
+
+def test_the_run_record_names_the_duckdb_thread_default_of_the_profile():
+    # the DuckDB output's default, not PostgreSQL's (4): the harness runs DuckDB
+    assert harness.profile_default_threads() == "2 (profiles.yml default)"
