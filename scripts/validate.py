@@ -324,7 +324,7 @@ def _forget_batch(batch) -> None:
     asset means the last chunk of every suite stays referenced for the life of the context
     (the refresh's whole run). Our results are complete once `validate` returns, and nothing
     asks gx for more. (At 1M contacts this did not lower the refresh's resident memory after
-    the load, about 390 MiB either way: the memory is freed, not returned to the system.)"""
+    the load, about 390 MiB either way: docs/decisions.md.)"""
     manager = batch.data.execution_engine.batch_manager
     manager.batch_data_cache.pop(batch.id, None)
     manager.batch_cache.pop(batch.id, None)
