@@ -183,12 +183,6 @@ def rss_kib(pid: int) -> int:
         return 0
 
 
-def tree_rss_kib(root: int) -> int:
-    """Resident memory of a process and all its live descendants, summed (shared pages of
-    libraries count once per process: a slight overestimate)."""
-    return sum(tree_rss_by_role(root).values())
-
-
 def process_role(argv: Sequence[str]) -> str:
     """A short name for a process of a contender's tree, from its command line: the module of
     `python -m scripts.refresh` ("refresh"), the script a Python runs ("dbt" for dbt's entry
@@ -218,8 +212,9 @@ def _cmdline(pid: int) -> list[str]:
 
 
 def tree_rss_by_role(root: int) -> dict[str, int]:
-    """Resident KiB of a process tree, summed per role (see process_role): which program of a
-    refresh holds the memory at a moment."""
+    """Resident KiB of a process and all its live descendants, summed per role (see
+    process_role): which program of a refresh holds the memory at a moment. Shared library
+    pages count once per process: a slight overestimate."""
     by_role: dict[str, int] = {}
     for pid in tree_pids(root, process_table()):
         kib = rss_kib(pid)
