@@ -7,7 +7,8 @@
                  incremental history and the load manifest carry over
   3. load        new landing files into the working copy's raw schema, each validated by the
                  great-expectations landing suites as it is read (a failure is reported as
-                 step validate_landing)
+                 step validate_landing), in a child process (scripts.refresh_load) that
+                 gives its memory back before the builds
   4. build_and_test     scripts.run_pipeline (dbt build: models and data tests, value model)
                         on the working copy, in a subprocess
   5. validate_marts     great-expectations suites on the marts of the working copy
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import collections
 import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -43,6 +45,7 @@ import duckdb
 from scripts import run_log
 from scripts.contract import PROJECT_DIR
 from scripts.load_landing import DEFAULT_LANDING_DIR, env_path
+from scripts.validation_report import ValidationReport
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -151,7 +154,8 @@ class Refresh:
             "step_seconds": self.steps,
         }
         self.validator = None
-        self.reports: list = []
+        self.landing_stores: dict = {}  # the load step's gx suites and results (Data Docs)
+        self.reports: list[ValidationReport] = []
         self.new_exports: Path | None = None
 
     @contextmanager
@@ -189,35 +193,39 @@ class Refresh:
             from scripts.validate import Validator
 
             self.validator = Validator(self.layout.validation_dir, self.run_id)
+            self.validator.import_stores(self.landing_stores)
         return self.validator
 
     def load(self) -> None:
-        """Load the new landing files, validating each as it is staged: one read per file.
-        A drop that fails validation is in the working copy's raw schema by then, but the
-        working copy is never published after a failure."""
-        from scripts.load_landing import load_landing, print_summary
-        from scripts.validate import LandingValidation
-
-        validation = LandingValidation(self.validator_instance())
-        outcomes = load_landing(
-            Path(self.args.landing),
-            "duckdb",
-            quarantine_dir=self.layout.quarantine_dir,
-            validation=validation,
-        )
-        print_summary(outcomes)
-        loaded = [o for o in outcomes if o.status == "loaded"]
+        """Load the new landing files, validating each as it is staged (one read per file),
+        in a child process (scripts.refresh_load), so that what the load holds is given back
+        before dbt builds. A drop that fails validation is in the working copy's raw schema by
+        then, but the working copy is never published after a failure."""
+        result = self.layout.work_db.with_name(f"load-{self.run_id}.json")
+        command = [sys.executable, "-m", "scripts.refresh_load", "--run-id", self.run_id]
+        command += ["--landing", str(self.args.landing), "--result", str(result)]
+        command += ["--quarantine-dir", str(self.layout.quarantine_dir)]
+        command += ["--validation-dir", str(self.layout.validation_dir)]
+        returncode = subprocess.run(command, cwd=PROJECT_DIR, check=False).returncode
+        try:
+            payload = json.loads(result.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise StepFailed(
+                "load", f"scripts.refresh_load exited {returncode} without a result (see above)"
+            ) from None
+        finally:
+            result.unlink(missing_ok=True)
+        if "error" in payload:
+            raise StepFailed("load", payload["error"])
+        loaded = [f for f in payload["files"] if f["status"] == "loaded"]
         self.record["loaded_files"] = [
-            {"entity": o.entity, "file": o.source_file, "rows": o.rows} for o in loaded
+            {k: f[k] for k in ("entity", "file", "rows")} for f in loaded
         ]
         self.record["files_loaded"] = len(loaded)
-        self.record["files_refused"] = sum(o.status == "refused" for o in outcomes)
-        self.record["rows_loaded"] = sum(o.rows for o in loaded)
-        report = validation.finish()
-        if skipped := sum(o.status == "skipped" for o in outcomes):
-            report.notes.append(
-                f"{skipped} file(s) already loaded were validated when they arrived"
-            )
+        self.record["files_refused"] = sum(f["status"] == "refused" for f in payload["files"])
+        self.record["rows_loaded"] = sum(f["rows"] for f in loaded)
+        self.landing_stores = payload["gx_stores"]
+        report = ValidationReport.from_dict(payload["report"])
         self.reports.append(report)
         print(report.summary())
         if not report.success:
@@ -371,9 +379,10 @@ class Refresh:
         return EXIT_OK
 
     def write_validation_results(self) -> None:
-        if self.validator is not None and self.reports:
-            path = self.validator.write_results(self.reports)
-            print(f"validation results: {path}; Data Docs: {self.validator.docs_dir}/index.html")
+        if self.reports:
+            validator = self.validator_instance()
+            path = validator.write_results(self.reports)
+            print(f"validation results: {path}; Data Docs: {validator.docs_dir}/index.html")
 
     def fail(self, step: str, message: str) -> None:
         self.record.update(

@@ -61,6 +61,7 @@ from scripts.load_landing import (
     env_path,
     quote_ident,
 )
+from scripts.validation_report import SuiteOutcome, ValidationReport
 
 
 def _object_strings(function: Callable) -> Callable:
@@ -107,35 +108,6 @@ SCOPES = {
 }
 # A value marks a present (not null) cell where an expectation only asks whether it is null.
 PRESENT = "present"
-
-
-@dataclass
-class SuiteOutcome:
-    name: str
-    success: bool
-    evaluated: int
-    failed: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ValidationReport:
-    stage: str
-    suites: list[SuiteOutcome] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    raw_results: list[dict] = field(default_factory=list)
-
-    @property
-    def success(self) -> bool:
-        return all(s.success for s in self.suites)
-
-    def summary(self) -> str:
-        lines = []
-        for s in self.suites:
-            state = "ok" if s.success else "FAILED"
-            lines.append(f"{self.stage} suite {s.name}: {state} ({s.evaluated} expectations)")
-            lines += [f"  failed: {f}" for f in s.failed]
-        lines += [f"  note: {n}" for n in self.notes]
-        return "\n".join(lines)
 
 
 def _quiet_gx() -> None:
@@ -212,19 +184,43 @@ class Validator:
             "run_id": self.run_id,
             "written_at": datetime.now(UTC).isoformat(),
             "success": all(r.success for r in reports),
-            "reports": [
-                {
-                    "stage": r.stage,
-                    "success": r.success,
-                    "notes": r.notes,
-                    "suites": [s.__dict__ for s in r.suites],
-                    "results": r.raw_results,
-                }
-                for r in reports
-            ],
+            "reports": [r.to_dict() for r in reports],
         }
         path.write_text(json.dumps(payload, indent=2, default=str), encoding="utf-8")
         return path
+
+    def export_stores(self) -> dict[str, list[list]]:
+        """The suites and suite results this context holds, as gx's own stores serialise
+        them: a refresh validates the landing in its load step's process and publishes the
+        results with the marts' (import_stores). Data Docs index only what the building
+        context holds, and delete the site's other pages."""
+        exported = {}
+        for name in _published_stores():
+            store = getattr(self.context, name)
+            exported[name] = [
+                [list(key.to_tuple()), store.serialize(store.get(key))] for key in store.list_keys()
+            ]
+        return exported
+
+    def import_stores(self, exported: dict[str, list[list]]) -> None:
+        for name, entries in exported.items():
+            store = getattr(self.context, name)
+            key_class = _published_stores()[name]
+            for key, serialised in entries:
+                store.set(key_class.from_tuple(tuple(key)), store.deserialize(serialised))
+
+
+def _published_stores() -> dict[str, type]:
+    """The context's stores a Data Docs site is built from, with the class of their keys."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    return {
+        "expectations_store": ExpectationSuiteIdentifier,
+        "validation_results_store": ValidationResultIdentifier,
+    }
 
 
 # ---------------------------------------------------------------------------- chunked suites

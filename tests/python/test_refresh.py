@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -131,6 +132,13 @@ def mart_contents(db: Path) -> dict[str, pd.DataFrame]:
         return contents
 
 
+def data_docs_suites(warehouse: Path, run_id: str) -> set[str]:
+    """The suites whose results of this run the Data Docs index links to."""
+    index = (warehouse / "validation" / "data_docs" / "index.html").read_text()
+    pages = re.findall(rf"validations/(\w+)/(\w+)/{re.escape(run_id)}/", index)
+    return {f"{stage}.{name}" for stage, name in pages}
+
+
 def landing_with(tmp_path: Path, entity: str, name: str, text: str) -> Path:
     landing = tmp_path / "landing"
     shutil.copytree(CRAFTED_LANDING, landing)
@@ -160,9 +168,21 @@ def test_first_refresh_publishes_everything(tmp_path_factory):
     with duckdb.connect(str(published / "crm.duckdb"), read_only=True) as con:
         logged = con.execute("select run_id, outcome from ops.refresh_runs").fetchall()
     assert logged == [(record["run_id"], "success")]
-    assert (warehouse / "validation" / "data_docs" / "index.html").is_file()
+    # The landing is validated in the load step's own process: its results must still reach
+    # the one Data Docs site, beside the marts' (one suite per landing folder and mart table).
+    with duckdb.connect(str(published / "crm.duckdb"), read_only=True) as con:
+        marts = con.execute(
+            "select table_name from information_schema.tables where table_schema = 'main_marts'"
+        ).fetchall()
+    landing_folders = {p.name for p in CRAFTED_LANDING.iterdir() if p.is_dir()}
+    assert data_docs_suites(warehouse, record["run_id"]) == {
+        *(f"landing.{name}" for name in landing_folders),
+        *(f"marts.{name}" for (name,) in marts),
+    }
     results = warehouse / "validation" / "results" / f"{record['run_id']}.json"
-    assert json.loads(results.read_text())["success"] is True
+    written = json.loads(results.read_text())
+    assert written["success"] is True
+    assert [r["stage"] for r in written["reports"]] == ["landing", "marts"]
     assert not (warehouse / "work" / "crm.duckdb").exists()  # moved onto the published file
 
 
@@ -204,13 +224,27 @@ def test_failed_landing_validation_leaves_published_state_unchanged(warehouse_co
     assert "REFRESH FAILED at step validate_landing" in completed.stderr
     assert "expect_column_values_to_be_between" in completed.stderr
     assert published_digest(warehouse_copy) == before
-    assert runs(warehouse_copy)[-1]["failed_step"] == "validate_landing"
+    failed = runs(warehouse_copy)[-1]
+    assert failed["failed_step"] == "validate_landing"
+    assert "landing.nps_responses" in data_docs_suites(warehouse_copy, failed["run_id"])
     # The drop was loaded into the working copy before it was judged; the next run starts
     # from the published warehouse, whose manifest does not hold it, so it is judged again.
     again = run_refresh(warehouse_copy, landing)
     assert again.returncode == 1
     assert "REFRESH FAILED at step validate_landing" in again.stderr
     assert published_digest(warehouse_copy) == before
+
+
+def test_a_load_that_stops_fails_the_step_with_the_loaders_message(tmp_path):
+    # The load runs in its own process: its reason must still reach the run's record.
+    missing = tmp_path / "no-such-landing"
+    completed = run_refresh(tmp_path / "wh", missing)
+    assert completed.returncode == 1
+    assert "REFRESH FAILED at step load (run " in completed.stderr
+    assert f"landing folder {missing} does not exist" in completed.stderr
+    record = runs(tmp_path / "wh")[-1]
+    assert (record["failed_step"], record["files_loaded"]) == ("load", 0)
+    assert not (tmp_path / "wh" / "published").exists()
 
 
 def test_concurrent_refresh_is_refused_and_a_rerun_gives_identical_marts(warehouse_copy):
