@@ -64,7 +64,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import betaln, expit, gammaln, hyp2f1
+from scipy.special import betaln, digamma, expit, gammaln, hyp2f1
 
 PARAM_NAMES: dict[str, tuple[str, ...]] = {
     "bgnbd": ("r", "alpha", "a", "b"),
@@ -193,33 +193,85 @@ def _by_x(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return values, index.reshape(np.shape(x))
 
 
-def _bgnbd_ll(params: tuple[float, ...], x, t_x, T, by_x=None) -> np.ndarray:
+def _purchase_ll(params, x, t_x, T, by_x=None, *, modified: bool, gradient: bool = False):
+    """BG/NBD (modified=False) or MBG/NBD (modified=True) per-row log-likelihood; with
+    gradient=True also its derivatives in (r, alpha, a, b), one array each.
+
+    Both models are common + log(exp(alive) + exp(dropped)): alive after the whole period,
+    dropped right after the last purchase. MBG/NBD lets a customer drop after the first
+    purchase too, which shifts b + x by one and makes dropping possible when x = 0; in
+    BG/NBD dropping needs a repeat purchase (x > 0). The derivatives of each part weigh by
+    its share of the sum (w_dropped); d betaln(u, v)/du = digamma(u) - digamma(u + v).
+    """
     r, alpha, a, b = params
     xv, i = by_x or _by_x(x)
+    shift = 1.0 if modified else 0.0
+    b_alive = b + xv + shift
+    b_dropped = b + np.maximum(xv - 1.0 + shift, 0.0)  # BG/NBD, x = 0: unused, kept finite
+    log_alpha_T = np.log(alpha + T)
+    log_alpha_t_x = np.log(alpha + t_x)
     common = (gammaln(r + xv) - gammaln(r) + r * math.log(alpha) - betaln(a, b))[i]
-    alive = betaln(a, b + xv)[i] - (r + x) * np.log(alpha + T)
-    # Dropped after the last (x-th repeat) purchase; only possible when x > 0.
-    dropped = betaln(a + 1.0, b + np.maximum(xv - 1.0, 0.0))[i] - (r + x) * np.log(alpha + t_x)
-    return common + np.where(x > 0, np.logaddexp(alive, dropped), alive)
+    alive = betaln(a, b_alive)[i] - (r + x) * log_alpha_T
+    dropped = betaln(a + 1.0, b_dropped)[i] - (r + x) * log_alpha_t_x
+    mixed = np.logaddexp(alive, dropped)
+    can_drop = True if modified else x > 0
+    ll = common + np.where(can_drop, mixed, alive)
+    if not gradient:
+        return ll
+    w_dropped = np.where(can_drop, np.exp(dropped - mixed), 0.0)
+    w_alive = 1.0 - w_dropped
+    psi_a, psi_b, psi_ab = digamma(a), digamma(b), digamma(a + b)
+    d_r = (
+        (digamma(r + xv) - digamma(r))[i]
+        + math.log(alpha)
+        - w_alive * log_alpha_T
+        - w_dropped * log_alpha_t_x
+    )
+    d_alpha = r / alpha - (r + x) * (w_alive / (alpha + T) + w_dropped / (alpha + t_x))
+    psi_alive = digamma(a + b_alive)
+    psi_dropped = digamma(a + 1.0 + b_dropped)
+    d_a = (
+        psi_ab
+        - psi_a
+        + w_alive * (psi_a - psi_alive)[i]
+        + w_dropped * (digamma(a + 1.0) - psi_dropped)[i]
+    )
+    d_b = (
+        psi_ab
+        - psi_b
+        + w_alive * (digamma(b_alive) - psi_alive)[i]
+        + w_dropped * (digamma(b_dropped) - psi_dropped)[i]
+    )
+    return ll, (d_r, d_alpha, d_a, d_b)
 
 
-def _mbgnbd_ll(params: tuple[float, ...], x, t_x, T, by_x=None) -> np.ndarray:
-    r, alpha, a, b = params
-    xv, i = by_x or _by_x(x)
-    common = (gammaln(r + xv) - gammaln(r) + r * math.log(alpha) - betaln(a, b))[i]
-    alive = betaln(a, b + xv + 1.0)[i] - (r + x) * np.log(alpha + T)
-    dropped = betaln(a + 1.0, b + xv)[i] - (r + x) * np.log(alpha + t_x)
-    return common + np.logaddexp(alive, dropped)
+def _bgnbd_ll(params: tuple[float, ...], x, t_x, T, by_x=None, gradient: bool = False):
+    return _purchase_ll(params, x, t_x, T, by_x, modified=False, gradient=gradient)
 
 
-def _gamma_gamma_ll(params: tuple[float, ...], x, m, by_x=None, log_m=None) -> np.ndarray:
+def _mbgnbd_ll(params: tuple[float, ...], x, t_x, T, by_x=None, gradient: bool = False):
+    return _purchase_ll(params, x, t_x, T, by_x, modified=True, gradient=gradient)
+
+
+def _gamma_gamma_ll(params: tuple[float, ...], x, m, by_x=None, log_m=None, gradient=False):
+    """Per-row Gamma-Gamma log density; with gradient=True also its derivatives in
+    (p, q, gamma)."""
     p, q, g = params
     xv, i = by_x or _by_x(x)
     pxv = p * xv
-    per_x = gammaln(pxv + q) - gammaln(pxv) - gammaln(q) + q * math.log(g) + pxv * np.log(xv)
+    log_xv = np.log(xv)
+    per_x = gammaln(pxv + q) - gammaln(pxv) - gammaln(q) + q * math.log(g) + pxv * log_xv
     px = p * x
     log_m = np.log(m) if log_m is None else log_m
-    return per_x[i] + (px - 1.0) * log_m - (px + q) * np.log(g + m * x)
+    log_g_mx = np.log(g + m * x)
+    ll = per_x[i] + (px - 1.0) * log_m - (px + q) * log_g_mx
+    if not gradient:
+        return ll
+    psi_pxq = digamma(pxv + q)
+    d_p = x * ((psi_pxq - digamma(pxv) + log_xv)[i] + log_m - log_g_mx)
+    d_q = (psi_pxq - digamma(q))[i] + math.log(g) - log_g_mx
+    d_g = q / g - (px + q) / (g + m * x)
+    return ll, (d_p, d_q, d_g)
 
 
 def bgnbd_log_likelihood_individual(params, x, t_x, T) -> np.ndarray:
@@ -275,14 +327,25 @@ _LL_CHECKED = {"bgnbd": _bgnbd_ll, "mbgnbd": _mbgnbd_ll}
 
 
 # --------------------------------------------------------------------------- fitting
+def _neg_mean(counts: np.ndarray, n: int, per_row):
+    """Minus the count-weighted mean of per-row log-likelihoods (`_..._ll` output), and of
+    their derivatives when it holds them."""
+    if not isinstance(per_row, tuple):
+        return -float(counts @ per_row) / n
+    ll, derivatives = per_row
+    return -float(counts @ ll) / n, -np.array([counts @ d for d in derivatives]) / n
+
+
 def _minimise(
     neg_mean_ll,
     starts: list[np.ndarray],
     penalizer_coef: float,
 ) -> tuple[np.ndarray, bool, str, list[float]]:
-    """L-BFGS-B (central-difference gradients) from each start on log-parameters; when the
-    best of those fails the convergence checks, Nelder-Mead from each start followed by the
-    same L-BFGS-B polish, which is slower but does not need a usable gradient on the way.
+    """L-BFGS-B (analytic gradients) from each start on log-parameters; when the best of
+    those fails the convergence checks, Nelder-Mead from each start followed by the same
+    L-BFGS-B polish, which is slower but does not need a usable gradient on the way.
+    ``neg_mean_ll(params, gradient)`` gives the objective's value, or with gradient=True the
+    value and its derivatives in the parameters.
 
     The objective is the mean negative log-likelihood plus ``penalizer_coef * sum(params**2)``
     (the lifetimes convention, so penalty strengths are comparable). Returns the best
@@ -299,14 +362,27 @@ def _minimise(
             return 1e50
         return val + penalizer_coef * float(np.sum(params**2))
 
+    def objective_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        flat = (1e50, np.zeros_like(theta))  # outside the model: L-BFGS-B backs off
+        if not np.all(np.isfinite(theta)) or np.any(np.abs(theta) > 2 * _LOG_BOUND):
+            return flat
+        params = np.exp(theta)
+        with np.errstate(all="ignore"):
+            val, derivatives = neg_mean_ll(params, gradient=True)
+        if not (np.isfinite(val) and np.all(np.isfinite(derivatives))):
+            return flat
+        penalty = penalizer_coef * params**2
+        # d/dtheta of f(exp(theta)) is params * df/dparams; of the penalty, 2 * penalty
+        return val + float(np.sum(penalty)), params * derivatives + 2.0 * penalty
+
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(starts[0])
 
     def polish(x0: np.ndarray):
         return minimize(
-            objective,
+            objective_and_gradient,
             np.clip(x0, -_LOG_BOUND, _LOG_BOUND),
             method="L-BFGS-B",
-            jac="3-point",
+            jac=True,
             bounds=bounds,
             options={"ftol": 1e-15, "gtol": 1e-10, "maxiter": 1000},
         )
@@ -430,8 +506,8 @@ def fit_purchase_model(
     (ux, ut_x, uT), counts = _distinct_rows(x, t_x, T)
     by_x = _by_x(ux)
 
-    def neg_mean_ll(params: np.ndarray) -> float:
-        return -float(counts @ checked_ll(tuple(params), ux, ut_x, uT, by_x)) / n
+    def neg_mean_ll(params: np.ndarray, gradient: bool = False):
+        return _neg_mean(counts, n, checked_ll(tuple(params), ux, ut_x, uT, by_x, gradient))
 
     theta, converged, message, values = _minimise(
         neg_mean_ll, _purchase_starts(x, T, n_starts), penalizer_coef
@@ -500,8 +576,10 @@ def fit_gamma_gamma(
     (ux, um), counts = _distinct_rows(xk, mk)
     by_x, log_m = _by_x(ux), np.log(um)
 
-    def neg_mean_ll(params: np.ndarray) -> float:
-        return -float(counts @ _gamma_gamma_ll(tuple(params), ux, um, by_x, log_m)) / n_use
+    def neg_mean_ll(params: np.ndarray, gradient: bool = False):
+        return _neg_mean(
+            counts, n_use, _gamma_gamma_ll(tuple(params), ux, um, by_x, log_m, gradient)
+        )
 
     mean_m = float(np.mean(mk))
     # (p, q, gamma) with E[spend] = p * gamma / (q - 1) equal to the observed mean.
