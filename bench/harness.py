@@ -704,6 +704,8 @@ def refresh_profile(run: ChildRun, record: dict | None, stdout_path: Path, dbt_l
         if seg["level"] == 0:
             name = seg["name"]
             phases[name] = steps.get(name, round(seg["end"] - seg["start"], 2))
+            # parts a step timed itself ("load / landing validation"), under their step
+            phases.update((k, v) for k, v in steps.items() if k.startswith(f"{name} / "))
         else:
             name = f"build_and_test / {seg['name']}"
             phases[name] = round(seg["end"] - seg["start"], 2)
@@ -723,7 +725,7 @@ def refresh_profile(run: ChildRun, record: dict | None, stdout_path: Path, dbt_l
                     phases[f"{name} / running nodes (dbt's timer)"] = round(inv["execution_s"], 2)
     for name, seconds in steps.items():  # steps without an output line (none today)
         phases.setdefault(name, seconds)
-    accounted = sum(v for k, v in steps.items())
+    accounted = sum(v for k, v in steps.items() if " / " not in k)  # parts are in their step
     phases["other (interpreter start, lock, run log)"] = round(max(run.wall_s - accounted, 0), 2)
     groups: dict[str, dict] = {}
     models: dict[str, dict] = {}

@@ -42,6 +42,7 @@ def load_and_validate(landing: Path, quarantine_dir: Path, validation_dir: Path,
             for o in outcomes
         ],
         "report": report.to_dict(),
+        "validation_seconds": round(validation.seconds, 2),
         "gx_stores": validator.export_stores(),
     }
 

@@ -39,11 +39,12 @@ import json
 import logging
 import os
 import sys
+import time
 import uuid
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -678,6 +679,7 @@ class LandingValidation:
         self.mostly = mostly
         self.chunk_rows = chunk_rows or validator.chunk_rows
         self.report = ValidationReport(stage="landing")
+        self.seconds = 0.0  # spent validating: the loader's time is the rest of the load
         self._runs: dict[str, tuple[LandingPlan, SuiteRun, set[str]]] = {}
         self._refused: dict[str, EntitySpec] = {}
         self._finished = False
@@ -696,16 +698,25 @@ class LandingValidation:
             self._runs[entity.name] = (plan, run, set())
         return self._runs[entity.name]
 
+    @contextmanager
+    def _timed(self) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds += time.perf_counter() - started
+
     @_object_strings
     def file_staged(self, con: duckdb.DuckDBPyConnection, entity: EntitySpec) -> None:
         """Validate the file the loader's reader has just staged as `landing_file` on con."""
         self._still_open()
-        plan, run, seen = self._run_of(entity)
-        present = [r[0] for r in con.execute("describe landing_file").fetchall()]
-        seen.update(present)
-        run.validate_header(pd.DataFrame(columns=present))
-        for frame in arrow_chunks(con.execute(plan.select_sql(present)), self.chunk_rows):
-            run.validate_rows(frame)
+        with self._timed():
+            plan, run, seen = self._run_of(entity)
+            present = [r[0] for r in con.execute("describe landing_file").fetchall()]
+            seen.update(present)
+            run.validate_header(pd.DataFrame(columns=present))
+            for frame in arrow_chunks(con.execute(plan.select_sql(present)), self.chunk_rows):
+                run.validate_rows(frame)
 
     def file_refused(self, entity: EntitySpec | None, folder: str, refusal: FileRefused) -> None:
         self._still_open()
@@ -722,6 +733,11 @@ class LandingValidation:
         if self._finished:
             return self.report
         self._finished = True
+        with self._timed():
+            self._finish_suites()
+        return self.report
+
+    def _finish_suites(self) -> None:
         for entity in self._refused.values():
             if entity.name not in self._runs:  # no readable file: the row count fails
                 _, run, _ = self._run_of(entity)
@@ -739,7 +755,6 @@ class LandingValidation:
                 )
             self.report.suites.append(outcome)
             self.report.raw_results.append(raw)
-        return self.report
 
 
 def validate_landing(

@@ -169,6 +169,7 @@ def test_refresh_profile_from_output_run_log_and_dbt_log(tmp_path):
     steps = {
         "prepare": 0.4,
         "validate_landing": 10.0,
+        "load / landing validation": 1.5,  # a part the load timed itself, logged before it
         "load": 4.0,
         "build_and_test": 85.5,
         "validate_marts": 10.0,
@@ -197,6 +198,9 @@ def test_refresh_profile_from_output_run_log_and_dbt_log(tmp_path):
     assert phases[f"{dbt1} / running nodes (dbt's timer)"] == 34.0
     assert phases["build_and_test / value model fit"] == 10.0
     assert phases["build_and_test / dbt build --select source:value_model+"] == 30.0
+    # a step's part is listed under its step and not counted again in the rest of the run
+    assert phases["load / landing validation"] == 1.5
+    assert list(phases).index("load / landing validation") == list(phases).index("load") + 1
     assert phases["other (interpreter start, lock, run log)"] == pytest.approx(118 - 115.5)
     assert profile["phase_peak_kib"]["validate_landing"] == 900
     assert profile["phase_peak_kib"]["build_and_test / value model fit"] == 3000

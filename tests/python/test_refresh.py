@@ -165,6 +165,8 @@ def test_first_refresh_publishes_everything(tmp_path_factory):
     assert record["mart_rows"]["customers"] == 12
     assert record["rejects"] == 0
     assert {"prepare", "load", "build_and_test", "validate_marts"} <= set(record["step_seconds"])
+    validation_seconds = record["step_seconds"]["load / landing validation"]
+    assert 0 < validation_seconds < record["step_seconds"]["load"]
     with duckdb.connect(str(published / "crm.duckdb"), read_only=True) as con:
         logged = con.execute("select run_id, outcome from ops.refresh_runs").fetchall()
     assert logged == [(record["run_id"], "success")]
