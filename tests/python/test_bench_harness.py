@@ -615,4 +615,4 @@ def test_memory_timeline_has_one_row_per_sample_and_a_column_per_program(tmp_pat
 
 def test_the_run_record_names_the_duckdb_thread_default_of_the_profile():
     # the DuckDB output's default, not PostgreSQL's (4): the harness runs DuckDB
-    assert harness.profile_default_threads() == "2 (profiles.yml default)"
+    assert harness.profile_default_threads() == "1 (profiles.yml default)"
