@@ -679,7 +679,7 @@ class LandingValidation:
         self.mostly = mostly
         self.chunk_rows = chunk_rows or validator.chunk_rows
         self.report = ValidationReport(stage="landing")
-        self.seconds = 0.0  # spent validating: the loader's time is the rest of the load
+        self.seconds = 0.0  # in the suites: not gx's import and context, nor the loader
         self._runs: dict[str, tuple[LandingPlan, SuiteRun, set[str]]] = {}
         self._refused: dict[str, EntitySpec] = {}
         self._finished = False
