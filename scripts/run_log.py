@@ -9,6 +9,7 @@ run, failed ones included.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import duckdb
@@ -47,12 +48,16 @@ def read_jsonl(path: Path) -> list[dict]:
     if not path.exists():
         return []
     records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
             try:
                 records.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a line cut short by a crash is skipped, not fatal
+            except json.JSONDecodeError as exc:  # a line cut short by a crash: not fatal
+                print(
+                    f"{path}, line {number}: not a whole run record ({exc.msg}); left out of "
+                    "ops.refresh_runs (the file keeps it)",
+                    file=sys.stderr,
+                )
     return records
 
 

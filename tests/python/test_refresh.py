@@ -26,6 +26,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from scripts import run_log
 from scripts.contract import PROJECT_DIR
 from scripts.refresh import EXIT_LOCKED
 
@@ -235,6 +236,13 @@ def test_failed_landing_validation_leaves_published_state_unchanged(warehouse_co
     assert again.returncode == 1
     assert "REFRESH FAILED at step validate_landing" in again.stderr
     assert published_digest(warehouse_copy) == before
+
+
+def test_a_run_record_cut_short_is_reported_and_the_others_kept(tmp_path, capsys):
+    log = tmp_path / "refresh_runs.jsonl"
+    log.write_text('{"run_id": "a", "outcome": "success"}\n{"run_id": "b", "outc\n')
+    assert run_log.read_jsonl(log) == [{"run_id": "a", "outcome": "success"}]
+    assert f"{log}, line 2: not a whole run record" in capsys.readouterr().err
 
 
 def test_a_load_that_stops_fails_the_step_with_the_loaders_message(tmp_path):
