@@ -352,28 +352,30 @@ def _minimise(
     log-parameters, the convergence flag, a message and the per-start objective values.
     """
 
-    def objective(theta: np.ndarray) -> float:
-        if not np.all(np.isfinite(theta)) or np.any(np.abs(theta) > 2 * _LOG_BOUND):
-            return 1e50
-        params = np.exp(theta)
-        with np.errstate(all="ignore"):
-            val = neg_mean_ll(params)
-        if not np.isfinite(val):
-            return 1e50
-        return val + penalizer_coef * float(np.sum(params**2))
-
-    def objective_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        flat = (1e50, np.zeros_like(theta))  # outside the model: L-BFGS-B backs off
+    def penalised(theta: np.ndarray, gradient: bool):
+        """The objective at log-parameters theta, and with gradient=True its derivatives in
+        theta. Outside the model it is flat at 1e50, so that the optimisers back off."""
+        flat = (1e50, np.zeros_like(theta)) if gradient else 1e50
         if not np.all(np.isfinite(theta)) or np.any(np.abs(theta) > 2 * _LOG_BOUND):
             return flat
         params = np.exp(theta)
         with np.errstate(all="ignore"):
-            val, derivatives = neg_mean_ll(params, gradient=True)
+            result = neg_mean_ll(params, gradient=gradient)
+        val, derivatives = result if gradient else (result, 0.0)
         if not (np.isfinite(val) and np.all(np.isfinite(derivatives))):
             return flat
         penalty = penalizer_coef * params**2
+        value = val + float(np.sum(penalty))
+        if not gradient:
+            return value
         # d/dtheta of f(exp(theta)) is params * df/dparams; of the penalty, 2 * penalty
-        return val + float(np.sum(penalty)), params * derivatives + 2.0 * penalty
+        return value, params * derivatives + 2.0 * penalty
+
+    def objective(theta: np.ndarray) -> float:
+        return penalised(theta, gradient=False)
+
+    def objective_and_gradient(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        return penalised(theta, gradient=True)
 
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(starts[0])
 
