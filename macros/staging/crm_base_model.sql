@@ -6,9 +6,11 @@
 
     Output: one row per raw row, with typed columns, the load lineage, `_raw_values` (the
     text as it arrived, for the rejects model; null on good rows), `_reject_reasons` (null when the row is good;
-    otherwise every broken rule, comma separated) and `_version_rank` (1 = the latest good
+    otherwise every broken rule, comma separated), `_version_rank` (1 = the latest good
     version of its key; good rows with a higher rank are superseded versions; null when the
-    row has no key).
+    row has no key) and `_checked_at` (when the dbt invocation that last (re)checked the row
+    started: every row whose outcome may have changed is rechecked, so a downstream
+    incremental model finds what changed since its own last build by this stamp).
 
     parents: {column: relation} whose key must exist for the row to be kept; a reference
     that points nowhere rejects the row as orphan_<column>.
@@ -144,7 +146,8 @@ select
                 _source_file desc,
                 _source_row_number desc
         )
-    end as _version_rank
+    end as _version_rank,
+    {{ crm_build_started_at() }} as _checked_at
 from checked
 {% endmacro %}
 

@@ -1,12 +1,15 @@
-"""Incremental base models (DuckDB, PostgreSQL) end where a rebuild from raw ends.
+"""Incremental base models and priced orders (DuckDB, PostgreSQL) end where a rebuild from
+raw ends.
 
 The shipped sample arrives in three drops: its first three days; then its last day with
-hand-written orders that test what an incremental build must re-check (an order and an order
+hand-written rows that test what an incremental build must re-check (an order and an order
 line whose contact has not arrived, a key-less row, an older and a newer version of staged
-orders); then the missing contact, which must turn both orphans into staged rows. After the
-third incremental build every base table must equal, row for row and column for column, what
-`dbt build --full-refresh` computes from the same raw tables. Spark rebuilds its base tables
-on every run (dbt_project.yml), so it has no incremental path to test.
+orders, a line moved to another order, a product whose unit cost changed); then the missing
+contact, which must turn both orphans into staged rows. After the third incremental build
+every base table and `int_orders_priced` must equal, row for row and column for column (the
+build stamps `_checked_at` and `_priced_at` aside), what `dbt build --full-refresh` computes
+from the same raw tables. Spark rebuilds these tables on every run (dbt_project.yml), so it
+has no incremental path to test.
 """
 
 from __future__ import annotations
@@ -24,7 +27,15 @@ from tests.python.conftest import SAMPLE_LANDING, Warehouse, base_env, isolated_
 
 LAST_SAMPLE_DAY = "2026-10-31"
 # Tests that also read marts stay out (they would need the whole warehouse built).
-STAGING_AND_ITS_INPUTS = ("--select", "+staging", "--indirect-selection", "cautious")
+STAGING_AND_PRICED_ORDERS = (
+    "--select",
+    "+staging",
+    "+int_orders_priced",
+    "--indirect-selection",
+    "cautious",
+)
+# When a build wrote the row: differs between an incremental build and a rebuild by design.
+BUILD_STAMPS = {"_checked_at", "_priced_at"}
 
 
 def dbt(warehouse: Warehouse, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -58,7 +69,8 @@ def load(warehouse: Warehouse) -> None:
 
 
 def first_day_rows(entity: str) -> list[dict[str, str]]:
-    with (SAMPLE_LANDING / entity / "2026-10-28.csv").open(encoding="utf-8", newline="") as f:
+    # utf-8-sig: some sample files open with a byte-order mark, as exports from Excel do
+    with (SAMPLE_LANDING / entity / "2026-10-28.csv").open(encoding="utf-8-sig", newline="") as f:
         return list(csv.DictReader(f))
 
 
@@ -71,12 +83,28 @@ def write_drop(landing: Path, entity: str, day: str, rows: list[dict[str, str]])
         writer.writerows(rows)
 
 
-def base_tables(warehouse: Warehouse) -> dict[str, list[tuple]]:
-    staging = warehouse.schema("staging")
-    tables = {}
-    for entity in load_contract().entities:
-        rows = warehouse.query(f"select * from {staging}.base_crm__{entity}")
-        tables[entity] = sorted(rows, key=lambda row: tuple((v is None, str(v)) for v in row))
+def table_rows(warehouse: Warehouse, layer: str, table: str) -> list[tuple]:
+    """Every row of the table, sorted, without the build stamps."""
+    schema = warehouse.schema(layer)
+    columns = [
+        name
+        for (name,) in warehouse.query(
+            "select column_name from information_schema.columns "
+            f"where table_schema = '{schema}' and table_name = '{table}' "
+            "order by ordinal_position"
+        )
+        if name not in BUILD_STAMPS
+    ]
+    rows = warehouse.query(f"select {', '.join(columns)} from {schema}.{table}")
+    return sorted(rows, key=lambda row: tuple((v is None, str(v)) for v in row))
+
+
+def built_tables(warehouse: Warehouse) -> dict[str, list[tuple]]:
+    tables = {
+        entity: table_rows(warehouse, "staging", f"base_crm__{entity}")
+        for entity in load_contract().entities
+    }
+    tables["int_orders_priced"] = table_rows(warehouse, "intermediate", "int_orders_priced")
     return tables
 
 
@@ -96,7 +124,7 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
     warehouse = Warehouse(engine=request.param, env=env, workdir=workdir, landing=landing)
 
     load(warehouse)
-    dbt(warehouse, "build", *STAGING_AND_ITS_INPUTS)
+    dbt(warehouse, "build", *STAGING_AND_PRICED_ORDERS)
 
     # Drop 2: the held-back last day, plus orders that test the re-checks.
     shutil.copytree(held_back, landing, dirs_exist_ok=True)
@@ -130,29 +158,55 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
         "2026-11-01",
         [{**line, "order_line_id": "INC-L1", "order_id": "INC-O1"}],
     )
+    product = first_day_rows("products")[0]
+    write_drop(
+        landing,
+        "products",
+        "2026-11-01",
+        [
+            {
+                **product,
+                "unit_cost": f"{float(product['unit_cost']) + 1.25:.2f}",
+                "updated_at": "2026-10-31 12:00:00",
+            }
+        ],
+    )
     load(warehouse)
-    dbt(warehouse, "build", *STAGING_AND_ITS_INPUTS)
+    dbt(warehouse, "build", *STAGING_AND_PRICED_ORDERS)
 
-    # Drop 3: the contact the orphans were waiting for.
+    # Drop 3: the contact the orphans were waiting for, and a newer version of a staged line
+    # on another order (both orders change, though neither order row does).
     write_drop(
         landing,
         "contacts",
         "2026-11-02",
         [{**first_day_rows("contacts")[0], "contact_id": "INC-C1"}],
     )
+    moved_line = first_day_rows("order_lines")[1]
+    write_drop(
+        landing,
+        "order_lines",
+        "2026-11-02",
+        [{**moved_line, "order_id": existing_old["order_id"], "updated_at": "2026-10-31 12:00:00"}],
+    )
     load(warehouse)
-    dbt(warehouse, "build", *STAGING_AND_ITS_INPUTS)
+    dbt(warehouse, "build", *STAGING_AND_PRICED_ORDERS)
     warehouse.older_arrival = (existing_old["order_id"], status_before)
     warehouse.newer_arrival = existing_new["order_id"]
+    warehouse.moved_line = (moved_line["order_id"], existing_old["order_id"])
+    warehouse.repriced_product = product["product_id"]
     yield warehouse
     warehouse.close()
 
 
 def test_the_builds_took_the_incremental_path(incremental_warehouse: Warehouse):
     target = Path(incremental_warehouse.env["DBT_TARGET_PATH"])
-    model = Path("crm_warehouse/models/staging/crm/base/base_crm__orders.sql")
-    assert "new_loads" in (target / "compiled" / model).read_text()
-    assert "delete from" in (target / "run" / model).read_text()
+    base = Path("crm_warehouse/models/staging/crm/base/base_crm__orders.sql")
+    assert "new_loads" in (target / "compiled" / base).read_text()
+    assert "delete from" in (target / "run" / base).read_text()
+    priced = Path("crm_warehouse/models/intermediate/customers/int_orders_priced.sql")
+    assert "orders_to_price" in (target / "compiled" / priced).read_text()
+    assert "delete from" in (target / "run" / priced).read_text()
 
 
 def test_orphans_are_staged_once_their_parent_arrives(incremental_warehouse: Warehouse):
@@ -183,12 +237,42 @@ def test_new_versions_rank_by_their_update_time(incremental_warehouse: Warehouse
     assert statuses == {older_arrival: status_before, newer_arrival: "returned"}
 
 
-def test_incremental_base_tables_equal_a_rebuild_from_raw(incremental_warehouse: Warehouse):
-    incremental = base_tables(incremental_warehouse)
-    dbt(incremental_warehouse, "build", "--full-refresh", *STAGING_AND_ITS_INPUTS)
-    rebuilt = base_tables(incremental_warehouse)
-    for entity in rebuilt:
-        assert incremental[entity] == rebuilt[entity], entity
+def test_the_last_build_priced_only_the_orders_it_touched(incremental_warehouse: Warehouse):
+    intermediate = incremental_warehouse.schema("intermediate")
+    stamps = incremental_warehouse.query(
+        f"select _priced_at, count(*) from {intermediate}.int_orders_priced group by _priced_at"
+    )
+    # drop 2 changed a product's cost, so its build priced every order again; drop 3 staged
+    # the orphans and moved a line, so its build priced those orders and kept the rest
+    assert len(stamps) == 2
+    latest = max(stamps)[0]
+    touched = dict(
+        incremental_warehouse.query(
+            f"select order_id, order_lines from {intermediate}.int_orders_priced "
+            f"where _priced_at = cast('{latest}' as timestamp)"
+        )
+    )
+    assert touched.get("INC-O1") == 1
+    moved_from, moved_to = incremental_warehouse.moved_line
+    assert moved_from in touched and moved_to in touched
+    assert len(touched) < sum(count for _, count in stamps) / 10
+
+
+def test_incremental_tables_equal_a_rebuild_from_raw(incremental_warehouse: Warehouse):
+    staging = incremental_warehouse.schema("staging")
+    moved_from, moved_to = incremental_warehouse.moved_line
+    # the cases the equality below would miss if the sample lacked them
+    assert moved_from != moved_to
+    [(orders_with_repriced_product,)] = incremental_warehouse.query(
+        f"select count(distinct order_id) from {staging}.stg_crm__order_lines "
+        f"where product_id = '{incremental_warehouse.repriced_product}'"
+    )
+    assert orders_with_repriced_product > 1
+    incremental = built_tables(incremental_warehouse)
+    dbt(incremental_warehouse, "build", "--full-refresh", *STAGING_AND_PRICED_ORDERS)
+    rebuilt = built_tables(incremental_warehouse)
+    for table in rebuilt:
+        assert incremental[table] == rebuilt[table], table
 
 
 def test_a_raw_table_that_lost_a_load_asks_for_a_full_refresh(incremental_warehouse: Warehouse):
