@@ -1,6 +1,7 @@
 {#- When this dbt invocation started (UTC), as a timestamp every engine reads. Incremental
     models stamp the rows they (re)write with it, so a model downstream can tell the rows
-    changed since its own last build: a later invocation always carries a later stamp. -#}
+    changed since its own last build: a later invocation carries a later stamp, as long as
+    the machine's clock does not go back between two builds. -#}
 {% macro crm_build_started_at() -%}
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
