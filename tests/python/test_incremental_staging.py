@@ -1,15 +1,16 @@
-"""Incremental base models and priced orders (DuckDB, PostgreSQL) end where a rebuild from
-raw ends.
+"""Incremental base models, priced orders and buyers' facts (DuckDB, PostgreSQL) end where a
+rebuild from raw ends.
 
 The shipped sample arrives in three drops: its first three days; then its last day with
 hand-written rows that test what an incremental build must re-check (an order and an order
 line whose contact has not arrived, a key-less row, an older and a newer version of staged
 orders, a line moved to another order, a product whose unit cost changed); then the missing
-contact, which must turn both orphans into staged rows. After the third incremental build
-every base table and `int_orders_priced` must equal, row for row and column for column (the
-build stamps `_checked_at` and `_priced_at` aside), what `dbt build --full-refresh` computes
-from the same raw tables. Spark rebuilds these tables on every run (dbt_project.yml), so it
-has no incremental path to test.
+contact, which must turn both orphans into staged rows, and the only order of a buyer moved
+to another buyer. After the third incremental build every base table, `int_orders_priced`
+and `int_orders_aggregated_to_customers` must equal, row for row and column for column (the
+build stamps aside), what `dbt build --full-refresh` computes from the same raw tables; so
+must the buyers' facts after the evaluation date moves back and forth. Spark rebuilds these
+tables on every run, so it has no incremental path to test.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import csv
 import shutil
 import subprocess
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -27,15 +29,17 @@ from tests.python.conftest import SAMPLE_LANDING, Warehouse, base_env, isolated_
 
 LAST_SAMPLE_DAY = "2026-10-31"
 # Tests that also read marts stay out (they would need the whole warehouse built).
-STAGING_AND_PRICED_ORDERS = (
+INCREMENTAL_SELECTION = (
     "--select",
     "+staging",
     "+int_orders_priced",
+    "+int_orders_aggregated_to_customers",
     "--indirect-selection",
     "cautious",
 )
+INCREMENTAL_INTERMEDIATE_TABLES = ("int_orders_priced", "int_orders_aggregated_to_customers")
 # When a build wrote the row: differs between an incremental build and a rebuild by design.
-BUILD_STAMPS = {"_checked_at", "_priced_at"}
+BUILD_STAMPS = {"_checked_at", "_priced_at", "_aggregated_at", "_aggregated_as_of"}
 
 
 def dbt(warehouse: Warehouse, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -104,7 +108,8 @@ def built_tables(warehouse: Warehouse) -> dict[str, list[tuple]]:
         entity: table_rows(warehouse, "staging", f"base_crm__{entity}")
         for entity in load_contract().entities
     }
-    tables["int_orders_priced"] = table_rows(warehouse, "intermediate", "int_orders_priced")
+    for table in INCREMENTAL_INTERMEDIATE_TABLES:
+        tables[table] = table_rows(warehouse, "intermediate", table)
     return tables
 
 
@@ -124,7 +129,7 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
     warehouse = Warehouse(engine=request.param, env=env, workdir=workdir, landing=landing)
 
     load(warehouse)
-    dbt(warehouse, "build", *STAGING_AND_PRICED_ORDERS)
+    dbt(warehouse, "build", *INCREMENTAL_SELECTION)
 
     # Drop 2: the held-back last day, plus orders that test the re-checks.
     shutil.copytree(held_back, landing, dirs_exist_ok=True)
@@ -172,7 +177,7 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
         ],
     )
     load(warehouse)
-    dbt(warehouse, "build", *STAGING_AND_PRICED_ORDERS)
+    dbt(warehouse, "build", *INCREMENTAL_SELECTION)
 
     # Drop 3: the contact the orphans were waiting for, and a newer version of a staged line
     # on another order (both orders change, though neither order row does).
@@ -189,12 +194,30 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
         "2026-11-02",
         [{**moved_line, "order_id": existing_old["order_id"], "updated_at": "2026-10-31 12:00:00"}],
     )
+    # and the only order of a buyer, now bought by another: the first buyer has no facts left
+    single_order_buyers = {
+        contact_id
+        for (contact_id,) in warehouse.query(
+            f"select contact_id from {warehouse.schema('staging')}.stg_crm__orders "
+            "group by contact_id having count(*) = 1"
+        )
+    }
+    moved_order = next(
+        row for row in first_day_rows("orders") if row["contact_id"] in single_order_buyers
+    )
+    write_drop(
+        landing,
+        "orders",
+        "2026-11-02",
+        [{**moved_order, "contact_id": order["contact_id"], "updated_at": "2026-10-31 12:00:00"}],
+    )
     load(warehouse)
-    dbt(warehouse, "build", *STAGING_AND_PRICED_ORDERS)
+    dbt(warehouse, "build", *INCREMENTAL_SELECTION)
     warehouse.older_arrival = (existing_old["order_id"], status_before)
     warehouse.newer_arrival = existing_new["order_id"]
     warehouse.moved_line = (moved_line["order_id"], existing_old["order_id"])
     warehouse.repriced_product = product["product_id"]
+    warehouse.moved_order = (moved_order["contact_id"], order["contact_id"])
     yield warehouse
     warehouse.close()
 
@@ -207,6 +230,11 @@ def test_the_builds_took_the_incremental_path(incremental_warehouse: Warehouse):
     priced = Path("crm_warehouse/models/intermediate/customers/int_orders_priced.sql")
     assert "orders_to_price" in (target / "compiled" / priced).read_text()
     assert "delete from" in (target / "run" / priced).read_text()
+    buyers = Path(
+        "crm_warehouse/models/intermediate/customers/int_orders_aggregated_to_customers.sql"
+    )
+    assert "buyers_to_reaggregate" in (target / "compiled" / buyers).read_text()
+    assert "delete from" in (target / "run" / buyers).read_text()
 
 
 def test_orphans_are_staged_once_their_parent_arrives(incremental_warehouse: Warehouse):
@@ -258,6 +286,30 @@ def test_the_last_build_priced_only_the_orders_it_touched(incremental_warehouse:
     assert len(touched) < sum(count for _, count in stamps) / 10
 
 
+def test_the_last_build_reaggregated_only_the_buyers_it_touched(incremental_warehouse: Warehouse):
+    intermediate = incremental_warehouse.schema("intermediate")
+    stamps = incremental_warehouse.query(
+        f"select _aggregated_at, count(*) from {intermediate}.int_orders_aggregated_to_customers "
+        "group by _aggregated_at"
+    )
+    latest = max(stamps)[0]
+    touched = {
+        contact_id
+        for (contact_id,) in incremental_warehouse.query(
+            f"select contact_id from {intermediate}.int_orders_aggregated_to_customers "
+            f"where _aggregated_at = cast('{latest}' as timestamp)"
+        )
+    }
+    moved_from, moved_to = incremental_warehouse.moved_order
+    assert "INC-C1" in touched and moved_to in touched
+    # the buyer whose only order moved has no row left, as a rebuild would have none
+    assert incremental_warehouse.query(
+        f"select count(*) from {intermediate}.int_orders_aggregated_to_customers "
+        f"where contact_id = '{moved_from}'"
+    ) == [(0,)]
+    assert len(touched) < sum(count for _, count in stamps) / 10
+
+
 def test_incremental_tables_equal_a_rebuild_from_raw(incremental_warehouse: Warehouse):
     staging = incremental_warehouse.schema("staging")
     moved_from, moved_to = incremental_warehouse.moved_line
@@ -269,10 +321,72 @@ def test_incremental_tables_equal_a_rebuild_from_raw(incremental_warehouse: Ware
     )
     assert orders_with_repriced_product > 1
     incremental = built_tables(incremental_warehouse)
-    dbt(incremental_warehouse, "build", "--full-refresh", *STAGING_AND_PRICED_ORDERS)
+    dbt(incremental_warehouse, "build", "--full-refresh", *INCREMENTAL_SELECTION)
     rebuilt = built_tables(incremental_warehouse)
     for table in rebuilt:
         assert incremental[table] == rebuilt[table], table
+
+
+def test_buyers_facts_follow_the_evaluation_date_back_and_forth(incremental_warehouse: Warehouse):
+    staging = incremental_warehouse.schema("staging")
+    intermediate = incremental_warehouse.schema("intermediate")
+    aggregate = f"{intermediate}.int_orders_aggregated_to_customers"
+
+    def build(*args: str) -> list[tuple]:
+        dbt(incremental_warehouse, "build", *args, *INCREMENTAL_SELECTION, *as_of)
+        return table_rows(
+            incremental_warehouse, "intermediate", "int_orders_aggregated_to_customers"
+        )
+
+    def reaggregated_by_the_last_build() -> set[str]:
+        return {
+            contact_id
+            for (contact_id,) in incremental_warehouse.query(
+                f"select contact_id from {aggregate} "
+                f"where _aggregated_at = (select max(_aggregated_at) from {aggregate})"
+            )
+        }
+
+    # back five months: every buyer is aggregated again
+    as_of = ("--vars", "{as_of_date: '2026-03-31'}")
+    incremental = build()
+    everyone = reaggregated_by_the_last_build()
+    assert incremental == build("--full-refresh")
+    assert len(everyone) == len(incremental)
+
+    # then a week on: only the buyers with an order in the week, or a year or two years
+    # before it (the windows of the last and prior twelve months), worked out here by hand,
+    # and the buyers of the orders staging checked again or the build priced again (staging
+    # rechecks the orphans on every build, in case their parent has arrived)
+    as_of = ("--vars", "{as_of_date: '2026-04-07'}")
+    incremental = build()
+    buyers_of_rechecked_orders = {
+        contact_id
+        for (contact_id,) in incremental_warehouse.query(
+            f"select contact_id from {intermediate}.int_orders_priced "
+            f"where _priced_at = (select max(_priced_at) from {intermediate}.int_orders_priced) "
+            f"union select contact_id from {staging}.base_crm__orders "
+            f"where _checked_at = (select max(_checked_at) from {staging}.base_crm__orders)"
+        )
+    }
+    crossed_weeks = [
+        (date(2026, 3, 31) - timedelta(days=days), date(2026, 4, 7) - timedelta(days=days))
+        for days in (0, 365, 730)
+    ]
+    buyers_in_crossed_weeks = {
+        contact_id
+        for contact_id, ordered_on in incremental_warehouse.query(
+            f"select contact_id, ordered_on from {staging}.stg_crm__orders"
+        )
+        if any(start < ordered_on <= end for start, end in crossed_weeks)
+    }
+    reaggregated = reaggregated_by_the_last_build()
+    # (a contact with no order up to the evaluation date has no row)
+    staged_buyers = {row[0] for row in incremental}
+    assert reaggregated == (buyers_in_crossed_weeks | buyers_of_rechecked_orders) & staged_buyers
+    assert len(buyers_in_crossed_weeks - buyers_of_rechecked_orders) > 100
+    assert len(reaggregated) < len(everyone) / 2
+    assert incremental == build("--full-refresh")
 
 
 def test_a_raw_table_that_lost_a_load_asks_for_a_full_refresh(incremental_warehouse: Warehouse):

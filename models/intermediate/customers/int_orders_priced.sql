@@ -12,7 +12,7 @@
 -- depends_on: {{ ref('base_crm__orders') }}
 -- depends_on: {{ ref('base_crm__order_lines') }}
 {{ config(
-    materialized='table' if target.type == 'spark' else 'incremental',
+    materialized='incremental' if crm_engine_keeps_tables_incrementally() else 'table',
     incremental_strategy='delete+insert',
     unique_key='order_id',
     on_schema_change='fail',
