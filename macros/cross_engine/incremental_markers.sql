@@ -7,26 +7,29 @@
 {%- endmacro %}
 
 
-{#- One text that changes whenever a product's unit cost or premium flag, or a currency rate,
-    changes: what the price of every order depends on besides its own rows. Spark rebuilds
-    int_orders_priced on every run and never compares it (and its listagg cannot order). -#}
-{% macro crm_pricing_fingerprint(products, rates) -%}
+{#- One text that changes whenever a value in any of `row_sets` changes, a row is added or a
+    row goes: for each [relation, [key, column, ...]] the rows listed in key order. An
+    incremental model keeps it on its rows to tell when an input it reads whole (the products,
+    the currency rates) has changed, so that every row must be computed again. Spark rebuilds
+    those models on every run and never compares it (and its listagg cannot order). -#}
+{% macro crm_fingerprint(row_sets) -%}
     {%- if not crm_engine_keeps_tables_incrementally() -%}
     cast(null as {{ dbt.type_string() }})
     {%- else -%}
-    {%- set product_text = dbt.concat([
-        'product_id', "'='",
-        dbt.cast('unit_cost', dbt.type_string()), "'/'",
-        dbt.cast('is_premium', dbt.type_string()),
-    ]) -%}
-    {%- set rate_text = dbt.concat([
-        'currency', "'='", dbt.cast('rate_to_reporting_currency', dbt.type_string()),
-    ]) -%}
-    {{ dbt.hash(dbt.concat([
-        '(select ' ~ dbt.listagg(product_text, "'|'", 'order by product_id') ~ ' from ' ~ products ~ ')',
-        "'#'",
-        '(select ' ~ dbt.listagg(rate_text, "'|'", 'order by currency') ~ ' from ' ~ rates ~ ')',
-    ])) }}
+    {%- set texts = [] -%}
+    {%- for relation, columns in row_sets -%}
+        {%- set values = [] -%}
+        {%- for column in columns -%}
+            {%- if not loop.first %}{% do values.append("'/'") %}{% endif -%}
+            {%- do values.append("coalesce(" ~ dbt.cast(column, dbt.type_string()) ~ ", '(null)')") -%}
+        {%- endfor -%}
+        {%- if not loop.first %}{% do texts.append("'#'") %}{% endif -%}
+        {%- do texts.append(
+            '(select ' ~ dbt.listagg(dbt.concat(values), "'|'", 'order by ' ~ columns[0])
+            ~ ' from ' ~ relation ~ ')'
+        ) -%}
+    {%- endfor -%}
+    {{ dbt.hash(dbt.concat(texts)) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -48,51 +51,62 @@
       an order counts up to the date, and within windows of `window_days` back from it, so
       when the date moves from `old` to `new` the orders in (old - d, new - d] change for
       every edge d in [0] + window_days;
-    - everyone, when the evaluation date went back: the bands are kept from the latest date
-      only, so a date that moves back and forth is not traced. -#}
-{% macro crm_buyers_to_reaggregate(aggregate, as_of, window_days=[]) -%}
+    - everyone, when the evaluation date went back (the table keeps the latest date it was
+      built for, not the last one), or when `inputs_fingerprint` (the name of a relation
+      with one row, its `fingerprint`, of an input the table reads whole) differs from the
+      `_inputs_fingerprint` the table was built with. -#}
+{% macro crm_buyers_to_reaggregate(aggregate, as_of, window_days=[], inputs_fingerprint=none) -%}
     with aggregated_before as (
 
         select
             coalesce(max(_aggregated_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
                 as aggregated_at,
             max(_aggregated_as_of) as as_of_date
+            {%- if inputs_fingerprint %},
+            max(_inputs_fingerprint) as inputs_fingerprint
+            {%- endif %}
         from {{ aggregate }}
 
     ),
 
-    date_move as (
+    since_last_build as (
 
         select
             aggregated_before.aggregated_at,
-            aggregated_before.as_of_date > {{ as_of }}.as_of_date as went_back,
+            aggregated_before.as_of_date > {{ as_of }}.as_of_date
+            {%- if inputs_fingerprint %}
+            or aggregated_before.inputs_fingerprint is distinct from {{ inputs_fingerprint }}.fingerprint
+            {%- endif %} as everyone_again,
             {{ as_of }}.as_of_date as moved_to,
             coalesce(aggregated_before.as_of_date, {{ as_of }}.as_of_date) as moved_from
         from aggregated_before
         cross join {{ as_of }}
+        {%- if inputs_fingerprint %}
+        cross join {{ inputs_fingerprint }}
+        {%- endif %}
 
     )
 
     select priced.contact_id
     from {{ ref('int_orders_priced') }} as priced
-    cross join date_move
+    cross join since_last_build
     where
-        priced._priced_at > date_move.aggregated_at
-        or date_move.went_back
+        priced._priced_at > since_last_build.aggregated_at
+        or since_last_build.everyone_again
         {%- for days in [0] + window_days %}
         or (
-            priced.ordered_on > {{ dbt.dateadd('day', -days, 'date_move.moved_from') }}
-            and priced.ordered_on <= {{ dbt.dateadd('day', -days, 'date_move.moved_to') }}
+            priced.ordered_on > {{ dbt.dateadd('day', -days, 'since_last_build.moved_from') }}
+            and priced.ordered_on <= {{ dbt.dateadd('day', -days, 'since_last_build.moved_to') }}
         )
         {%- endfor %}
     union
     select previous_versions.contact_id
     from {{ ref('base_crm__orders') }} as previous_versions
-    cross join date_move
-    where previous_versions._checked_at > date_move.aggregated_at
+    cross join since_last_build
+    where previous_versions._checked_at > since_last_build.aggregated_at
     union
     select aggregated.contact_id
     from {{ aggregate }} as aggregated
-    cross join date_move
-    where date_move.went_back
+    cross join since_last_build
+    where since_last_build.everyone_again
 {%- endmacro %}

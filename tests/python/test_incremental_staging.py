@@ -5,11 +5,12 @@ The shipped sample arrives in three drops: its first three days; then its last d
 hand-written rows that test what an incremental build must re-check (an order and an order
 line whose contact has not arrived, a key-less row, an older and a newer version of staged
 orders, a line moved to another order, a product whose unit cost changed); then the missing
-contact, which must turn both orphans into staged rows, and the only order of a buyer moved
-to another buyer. After the third incremental build every base table, `int_orders_priced`
-and `int_orders_aggregated_to_customers` must equal, row for row and column for column (the
-build stamps aside), what `dbt build --full-refresh` computes from the same raw tables; so
-must the buyers' facts after the evaluation date moves back and forth. Spark rebuilds these
+contact, which must turn both orphans into staged rows, the only order of a buyer moved to
+another buyer and a product ten times dearer. After the third incremental build every base
+table, `int_orders_priced` and the buyers' facts from orders and order lines must equal, row
+for row and column for column (the build stamps aside), what `dbt build --full-refresh`
+computes from the same raw tables; so must the buyers' facts after the evaluation date moves
+back and forth. Spark rebuilds these
 tables on every run, so it has no incremental path to test.
 """
 
@@ -34,10 +35,15 @@ INCREMENTAL_SELECTION = (
     "+staging",
     "+int_orders_priced",
     "+int_orders_aggregated_to_customers",
+    "+int_order_lines_aggregated_to_customers",
     "--indirect-selection",
     "cautious",
 )
-INCREMENTAL_INTERMEDIATE_TABLES = ("int_orders_priced", "int_orders_aggregated_to_customers")
+INCREMENTAL_INTERMEDIATE_TABLES = (
+    "int_orders_priced",
+    "int_orders_aggregated_to_customers",
+    "int_order_lines_aggregated_to_customers",
+)
 # When a build wrote the row: differs between an incremental build and a rebuild by design.
 BUILD_STAMPS = {"_checked_at", "_priced_at", "_aggregated_at", "_aggregated_as_of"}
 
@@ -194,6 +200,21 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
         "2026-11-02",
         [{**moved_line, "order_id": existing_old["order_id"], "updated_at": "2026-10-31 12:00:00"}],
     )
+    # and a product ten times dearer: its rank among its category's prices moves, and with it
+    # which of the category's products count as cheap (no order's price changes)
+    dearer_product = first_day_rows("products")[1]
+    write_drop(
+        landing,
+        "products",
+        "2026-11-02",
+        [
+            {
+                **dearer_product,
+                "list_price": f"{float(dearer_product['list_price']) * 10:.2f}",
+                "updated_at": "2026-10-31 12:00:00",
+            }
+        ],
+    )
     # and the only order of a buyer, now bought by another: the first buyer has no facts left
     single_order_buyers = {
         contact_id
@@ -332,11 +353,13 @@ def test_buyers_facts_follow_the_evaluation_date_back_and_forth(incremental_ware
     intermediate = incremental_warehouse.schema("intermediate")
     aggregate = f"{intermediate}.int_orders_aggregated_to_customers"
 
-    def build(*args: str) -> list[tuple]:
+    def build(*args: str) -> dict[str, list[tuple]]:
+        """The buyers' facts from orders and from order lines after the build."""
         dbt(incremental_warehouse, "build", *args, *INCREMENTAL_SELECTION, *as_of)
-        return table_rows(
-            incremental_warehouse, "intermediate", "int_orders_aggregated_to_customers"
-        )
+        return {
+            table: table_rows(incremental_warehouse, "intermediate", table)
+            for table in INCREMENTAL_INTERMEDIATE_TABLES[1:]
+        }
 
     def reaggregated_by_the_last_build() -> set[str]:
         return {
@@ -352,7 +375,7 @@ def test_buyers_facts_follow_the_evaluation_date_back_and_forth(incremental_ware
     incremental = build()
     everyone = reaggregated_by_the_last_build()
     assert incremental == build("--full-refresh")
-    assert len(everyone) == len(incremental)
+    assert len(everyone) == len(incremental["int_orders_aggregated_to_customers"])
 
     # then a week on: only the buyers with an order in the week, or a year or two years
     # before it (the windows of the last and prior twelve months), worked out here by hand,
@@ -382,7 +405,7 @@ def test_buyers_facts_follow_the_evaluation_date_back_and_forth(incremental_ware
     }
     reaggregated = reaggregated_by_the_last_build()
     # (a contact with no order up to the evaluation date has no row)
-    staged_buyers = {row[0] for row in incremental}
+    staged_buyers = {row[0] for row in incremental["int_orders_aggregated_to_customers"]}
     assert reaggregated == (buyers_in_crossed_weeks | buyers_of_rechecked_orders) & staged_buyers
     assert len(buyers_in_crossed_weeks - buyers_of_rechecked_orders) > 100
     assert len(reaggregated) < len(everyone) / 2

@@ -32,7 +32,10 @@ rates as (
 
 pricing as (
 
-    select {{ crm_pricing_fingerprint('products', 'rates') }} as fingerprint
+    select {{ crm_fingerprint([
+        ['products', ['product_id', 'unit_cost', 'is_premium']],
+        ['rates', ['currency', 'rate_to_reporting_currency']],
+    ]) }} as fingerprint
 
 ),
 
