@@ -42,71 +42,134 @@
 {%- endmacro %}
 
 
-{#- The buyers whose facts in `aggregate` (an incremental per-contact table stamped with
-    `_aggregated_at` and `_aggregated_as_of`) may differ from a rebuild's:
-    - the buyers of every order priced again since the table was last built, and the buyers
-      of the previous versions of orders staging rechecked since (an order that moved to
-      another contact changes both);
-    - the buyers with an order whose side of an edge changed when the evaluation date moved:
-      an order counts up to the date, and within windows of `window_days` back from it, so
-      when the date moves from `old` to `new` the orders in (old - d, new - d] change for
-      every edge d in [0] + window_days;
-    - everyone, when the evaluation date went back (the table keeps the latest date it was
-      built for, not the last one), or when `inputs_fingerprint` (the name of a relation
-      with one row, its `fingerprint`, of an input the table reads whole) differs from the
-      `_inputs_fingerprint` the table was built with. -#}
-{% macro crm_buyers_to_reaggregate(aggregate, as_of, window_days=[], inputs_fingerprint=none) -%}
-    with aggregated_before as (
-
-        select
-            coalesce(max(_aggregated_at), cast('1900-01-01' as {{ dbt.type_timestamp() }}))
-                as aggregated_at,
-            max(_aggregated_as_of) as as_of_date
-            {%- if inputs_fingerprint %},
-            max(_inputs_fingerprint) as inputs_fingerprint
-            {%- endif %}
-        from {{ aggregate }}
-
-    ),
-
-    since_last_build as (
-
-        select
-            aggregated_before.aggregated_at,
-            aggregated_before.as_of_date > {{ as_of }}.as_of_date
+{#- What changed since `aggregate` (an incremental per-contact table stamped with
+    `_aggregated_at` and `_aggregated_as_of`, and `_inputs_fingerprint` when
+    `inputs_fingerprint` is given) was last built, as one row:
+    - aggregated_at: when that build started; rows stamped later changed since;
+    - moved_from, moved_to: the evaluation date it was built for, and today's (`as_of`, a
+      relation with one row, its `as_of_date`);
+    - everyone_again: true when the evaluation date went back (the table keeps the latest date
+      it was built for, not the last one, so a date that moves back and forth is not traced),
+      when the table is empty, or when `inputs_fingerprint` (the name of a relation with one
+      row, its `fingerprint`, of an input the table reads whole) differs from the one the
+      table was built with. -#}
+{% macro crm_since_last_build(aggregate, as_of, inputs_fingerprint=none) -%}
+    select
+        coalesce(
+            max(aggregated._aggregated_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})
+        ) as aggregated_at,
+        coalesce(max(aggregated._aggregated_as_of), max({{ as_of }}.as_of_date)) as moved_from,
+        max({{ as_of }}.as_of_date) as moved_to,
+        coalesce(
+            max(aggregated._aggregated_as_of) > max({{ as_of }}.as_of_date)
             {%- if inputs_fingerprint %}
-            or aggregated_before.inputs_fingerprint is distinct from {{ inputs_fingerprint }}.fingerprint
-            {%- endif %} as everyone_again,
-            {{ as_of }}.as_of_date as moved_to,
-            coalesce(aggregated_before.as_of_date, {{ as_of }}.as_of_date) as moved_from
-        from aggregated_before
-        cross join {{ as_of }}
-        {%- if inputs_fingerprint %}
-        cross join {{ inputs_fingerprint }}
-        {%- endif %}
+            or max(aggregated._inputs_fingerprint) is distinct from max({{ inputs_fingerprint }}.fingerprint)
+            {%- endif %},
+            true
+        ) as everyone_again
+    from {{ as_of }}
+    {%- if inputs_fingerprint %}
+    cross join {{ inputs_fingerprint }}
+    {%- endif %}
+    left join {{ aggregate }} as aggregated
+        on true
+{%- endmacro %}
 
-    )
 
-    select priced.contact_id
-    from {{ ref('int_orders_priced') }} as priced
-    cross join since_last_build
-    where
-        priced._priced_at > since_last_build.aggregated_at
-        or since_last_build.everyone_again
+{#- Whether `date_column` fell on the other side of an edge when the evaluation date moved
+    (`since`, from crm_since_last_build): a row counts up to the date, and within windows of
+    `window_days` back from it, so when the date moves from `old` to `new` the rows dated in
+    (old - d, new - d] change for every edge d in [0] + window_days. -#}
+{% macro crm_crossed_by_date_move(date_column, since, window_days=[]) -%}
+    (
         {%- for days in [0] + window_days %}
-        or (
-            priced.ordered_on > {{ dbt.dateadd('day', -days, 'since_last_build.moved_from') }}
-            and priced.ordered_on <= {{ dbt.dateadd('day', -days, 'since_last_build.moved_to') }}
+        {% if not loop.first %}or {% endif -%}
+        (
+            {{ date_column }} > {{ dbt.dateadd('day', -days, since ~ '.moved_from') }}
+            and {{ date_column }} <= {{ dbt.dateadd('day', -days, since ~ '.moved_to') }}
         )
         {%- endfor %}
+    )
+{%- endmacro %}
+
+
+{#- The contacts of the rows of a base table that staging (re)checked since `since`. -#}
+{% macro crm_contacts_rechecked_since(base_relation, since) -%}
+    select rechecked.contact_id
+    from {{ base_relation }} as rechecked
+    cross join {{ since }}
+    where rechecked._checked_at > {{ since }}.aggregated_at
+{%- endmacro %}
+
+
+{#- The buyers whose facts in `aggregate` may differ from a rebuild's (`since`, from
+    crm_since_last_build):
+    - the buyers of every order priced again since the table was last built, and the buyers
+      of the order rows staging rechecked since (the base model rechecks every version of a
+      key a load touches, so an order that moved to another contact changes both);
+    - the buyers with an order dated across an edge the evaluation date's move crossed;
+    - everyone, when `since` says so. -#}
+{% macro crm_buyers_to_reaggregate(aggregate, since, window_days=[]) -%}
+    select priced.contact_id
+    from {{ ref('int_orders_priced') }} as priced
+    cross join {{ since }}
+    where
+        priced._priced_at > {{ since }}.aggregated_at
+        or {{ since }}.everyone_again
+        or {{ crm_crossed_by_date_move('priced.ordered_on', since, window_days) }}
     union
-    select previous_versions.contact_id
-    from {{ ref('base_crm__orders') }} as previous_versions
-    cross join since_last_build
-    where previous_versions._checked_at > since_last_build.aggregated_at
+    {{ crm_contacts_rechecked_since(ref('base_crm__orders'), since) }}
     union
     select aggregated.contact_id
     from {{ aggregate }} as aggregated
-    cross join since_last_build
-    where since_last_build.everyone_again
+    cross join {{ since }}
+    where {{ since }}.everyone_again
+{%- endmacro %}
+
+
+{#- The config of a per-contact table kept incrementally (DuckDB, PostgreSQL; a table rebuilt
+    each run on Spark): delete+insert by contact_id. A contact recomputed with nothing left to
+    aggregate comes out of crm_select_aggregated with null facts, and the post-hook deletes
+    that row, as a rebuild would not have it: `always_set_column` is a column that a real row
+    never leaves null (a count). delete+insert alone only replaces the keys it inserts. -#}
+{% macro crm_incremental_per_contact_config(always_set_column) -%}
+    {{ config(
+        materialized='incremental' if crm_engine_keeps_tables_incrementally() else 'table',
+        incremental_strategy='delete+insert',
+        unique_key='contact_id',
+        on_schema_change='fail',
+        post_hook=["delete from {{ this }} where " ~ always_set_column ~ " is null"]
+        if crm_engine_keeps_tables_incrementally() else [],
+    ) }}
+{%- endmacro %}
+
+
+{#- The final select of a per-contact table kept incrementally: the `columns` of `facts` (a
+    relation with one row per contact_id) with the build stamps, for every contact of `facts`
+    on a full build, and for each contact of `contacts_to_reaggregate` on an incremental one
+    (null facts when it has none left). `as_of` and `inputs_fingerprint` name one-row
+    relations, as in crm_since_last_build. -#}
+{% macro crm_select_aggregated(
+    facts, columns, contacts_to_reaggregate, as_of='as_of', inputs_fingerprint=none
+) -%}
+    {%- set contacts = contacts_to_reaggregate if is_incremental() else facts -%}
+    select
+        {{ contacts }}.contact_id,
+        {%- for column in columns %}
+        {{ facts }}.{{ column }},
+        {%- endfor %}
+        {{ as_of }}.as_of_date as _aggregated_as_of,
+        {%- if inputs_fingerprint %}
+        {{ inputs_fingerprint }}.fingerprint as _inputs_fingerprint,
+        {%- endif %}
+        {{ crm_build_started_at() }} as _aggregated_at
+    from {{ contacts }}
+    {%- if is_incremental() %}
+    left join {{ facts }}
+        on {{ contacts }}.contact_id = {{ facts }}.contact_id
+    {%- endif %}
+    cross join {{ as_of }}
+    {%- if inputs_fingerprint %}
+    cross join {{ inputs_fingerprint }}
+    {%- endif %}
 {%- endmacro %}

@@ -7,11 +7,11 @@ line whose contact has not arrived, a key-less row, an older and a newer version
 orders, a line moved to another order, a product whose unit cost changed); then the missing
 contact, which must turn both orphans into staged rows, the only order of a buyer moved to
 another buyer and a product ten times dearer. After the third incremental build every base
-table, `int_orders_priced` and the buyers' facts from orders and order lines must equal, row
-for row and column for column (the build stamps aside), what `dbt build --full-refresh`
-computes from the same raw tables; so must the buyers' facts after the evaluation date moves
-back and forth. Spark rebuilds these
-tables on every run, so it has no incremental path to test.
+table, `int_orders_priced` and the buyers' facts from orders, order lines and what surrounds
+the orders must equal, row for row and column for column (the build stamps aside), what
+`dbt build --full-refresh` computes from the same raw tables; so must the buyers' facts after
+the evaluation date moves back and forth. Spark rebuilds these tables on every run, so it has
+no incremental path to test.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ INCREMENTAL_SELECTION = (
     "+int_orders_priced",
     "+int_orders_aggregated_to_customers",
     "+int_order_lines_aggregated_to_customers",
+    "+int_order_context_aggregated_to_customers",
     "--indirect-selection",
     "cautious",
 )
@@ -43,6 +44,7 @@ INCREMENTAL_INTERMEDIATE_TABLES = (
     "int_orders_priced",
     "int_orders_aggregated_to_customers",
     "int_order_lines_aggregated_to_customers",
+    "int_order_context_aggregated_to_customers",
 )
 # When a build wrote the row: differs between an incremental build and a rebuild by design.
 BUILD_STAMPS = {"_checked_at", "_priced_at", "_aggregated_at", "_aggregated_as_of"}
@@ -215,6 +217,38 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
             }
         ],
     )
+    # and a click on the day of a paid order of a buyer whom no research prompted so far: that
+    # order becomes prompted, though neither it nor its buyer changed (a buyer without rejected
+    # order or line rows, which staging rechecks on every build)
+    intermediate = warehouse.schema("intermediate")
+    staging = warehouse.schema("staging")
+    [(researched_buyer, ordered_at)] = warehouse.query(
+        f"select contact_id, ordered_at from {intermediate}.int_orders_enriched "
+        "where is_paid and contact_id not in "
+        f"(select contact_id from {intermediate}.int_order_context_aggregated_to_customers) "
+        "and contact_id not in (select contact_id from "
+        f"{staging}.base_crm__orders where _reject_reasons is not null and contact_id is not null) "
+        "and contact_id not in (select orders.contact_id "
+        f"from {staging}.base_crm__order_lines as lines "
+        f"inner join {staging}.stg_crm__orders as orders on lines.order_id = orders.order_id "
+        "where lines._reject_reasons is not null) "
+        "order by order_id limit 1"
+    )
+    write_drop(
+        landing,
+        "marketing_touches",
+        "2026-11-02",
+        [
+            {
+                **first_day_rows("marketing_touches")[0],
+                "touch_id": "INC-T1",
+                "contact_id": researched_buyer,
+                "touch_type": "click",
+                "touched_at": f"{ordered_at:%Y-%m-%d %H:%M:%S}",
+                "updated_at": f"{ordered_at:%Y-%m-%d %H:%M:%S}",
+            }
+        ],
+    )
     # and the only order of a buyer, now bought by another: the first buyer has no facts left
     single_order_buyers = {
         contact_id
@@ -239,6 +273,7 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
     warehouse.moved_line = (moved_line["order_id"], existing_old["order_id"])
     warehouse.repriced_product = product["product_id"]
     warehouse.moved_order = (moved_order["contact_id"], order["contact_id"])
+    warehouse.researched_buyer = researched_buyer
     yield warehouse
     warehouse.close()
 
@@ -331,6 +366,14 @@ def test_the_last_build_reaggregated_only_the_buyers_it_touched(incremental_ware
     assert len(touched) < sum(count for _, count in stamps) / 10
 
 
+def test_a_touch_that_arrives_later_prompts_its_order(incremental_warehouse: Warehouse):
+    intermediate = incremental_warehouse.schema("intermediate")
+    assert incremental_warehouse.query(
+        f"select prompted_orders from {intermediate}.int_order_context_aggregated_to_customers "
+        f"where contact_id = '{incremental_warehouse.researched_buyer}'"
+    ) == [(1,)]
+
+
 def test_incremental_tables_equal_a_rebuild_from_raw(incremental_warehouse: Warehouse):
     staging = incremental_warehouse.schema("staging")
     moved_from, moved_to = incremental_warehouse.moved_line
@@ -354,7 +397,7 @@ def test_buyers_facts_follow_the_evaluation_date_back_and_forth(incremental_ware
     aggregate = f"{intermediate}.int_orders_aggregated_to_customers"
 
     def build(*args: str) -> dict[str, list[tuple]]:
-        """The buyers' facts from orders and from order lines after the build."""
+        """The buyers' facts (the incremental tables after int_orders_priced) after the build."""
         dbt(incremental_warehouse, "build", *args, *INCREMENTAL_SELECTION, *as_of)
         return {
             table: table_rows(incremental_warehouse, "intermediate", table)

@@ -1,7 +1,51 @@
 {#- What surrounds each purchase, per buyer: orders prompted by research (an engagement
     touch or a ticket in the var prompt_lookback_days before the order) and complaints
-    soon after a purchase (within var distrust_window_days). -#}
-with orders as (
+    soon after a purchase (within var distrust_window_days), up to the evaluation date.
+
+    Incremental (DuckDB, PostgreSQL), like int_orders_aggregated_to_customers: a build
+    aggregates again only the buyers in crm_buyers_to_reaggregate, the contacts of the touches
+    and tickets staging rechecked since the last build, and the contacts with a complaint the
+    evaluation date's move let in or out. A contact left with nothing to count is deleted by
+    the post-hook. Spark rebuilds the table each run. After changing this model's SQL, build
+    it with --full-refresh. -#}
+-- depends_on: {{ ref('int_orders_priced') }}
+-- depends_on: {{ ref('base_crm__orders') }}
+-- depends_on: {{ ref('base_crm__marketing_touches') }}
+-- depends_on: {{ ref('base_crm__support_tickets') }}
+{{ crm_incremental_per_contact_config('prompted_orders') }}
+
+with as_of as (
+
+    select as_of_date from {{ ref('int_as_of_date') }}
+
+),
+
+{% if is_incremental() -%}
+since_last_build as (
+
+    {{ crm_since_last_build(this, 'as_of') }}
+
+),
+
+contacts_to_reaggregate as (
+
+    {{ crm_buyers_to_reaggregate(this, 'since_last_build') }}
+    union
+    {{ crm_contacts_rechecked_since(ref('base_crm__marketing_touches'), 'since_last_build') }}
+    union
+    {{ crm_contacts_rechecked_since(ref('base_crm__support_tickets'), 'since_last_build') }}
+    union
+    select tickets.contact_id
+    from {{ ref('stg_crm__support_tickets') }} as tickets
+    cross join since_last_build
+    where
+        tickets.ticket_category = 'complaint'
+        and {{ crm_crossed_by_date_move('cast(tickets.opened_at as date)', 'since_last_build') }}
+
+),
+
+{% endif -%}
+orders as (
 
     select
         order_id,
@@ -9,6 +53,9 @@ with orders as (
         ordered_on
     from {{ ref('int_orders_enriched') }}
     where is_paid
+    {%- if is_incremental() %}
+        and contact_id in (select contact_id from contacts_to_reaggregate)
+    {%- endif %}
 
 ),
 
@@ -34,7 +81,7 @@ complaints as (
         tickets.contact_id,
         cast(tickets.opened_at as date) as opened_on
     from {{ ref('stg_crm__support_tickets') }} as tickets
-    cross join {{ ref('int_as_of_date') }} as as_of
+    cross join as_of
     where
         tickets.ticket_category = 'complaint'
         and cast(tickets.opened_at as date) <= as_of.as_of_date
@@ -89,11 +136,19 @@ per_contact as (
     from complaints_after_purchase
     group by contact_id
 
+),
+
+per_buyer as (
+
+    select
+        contact_id,
+        sum(prompted_orders) as prompted_orders,
+        sum(complaints_soon_after_purchase) as complaints_soon_after_purchase
+    from per_contact
+    group by contact_id
+
 )
 
-select
-    contact_id,
-    sum(prompted_orders) as prompted_orders,
-    sum(complaints_soon_after_purchase) as complaints_soon_after_purchase
-from per_contact
-group by contact_id
+{{ crm_select_aggregated(
+    'per_buyer', ['prompted_orders', 'complaints_soon_after_purchase'], 'contacts_to_reaggregate'
+) }}

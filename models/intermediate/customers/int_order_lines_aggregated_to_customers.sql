@@ -12,14 +12,7 @@
     each run. After changing this model's SQL, build it with --full-refresh. -#}
 -- depends_on: {{ ref('int_orders_priced') }}
 -- depends_on: {{ ref('base_crm__orders') }}
-{{ config(
-    materialized='incremental' if crm_engine_keeps_tables_incrementally() else 'table',
-    incremental_strategy='delete+insert',
-    unique_key='contact_id',
-    on_schema_change='fail',
-    post_hook=["delete from {{ this }} where distinct_products is null"]
-    if crm_engine_keeps_tables_incrementally() else [],
-) }}
+{{ crm_incremental_per_contact_config('distinct_products') }}
 
 with as_of as (
 
@@ -36,9 +29,15 @@ product_attributes as (
 ),
 
 {% if is_incremental() -%}
+since_last_build as (
+
+    {{ crm_since_last_build(this, 'as_of', inputs_fingerprint='product_attributes') }}
+
+),
+
 buyers_to_reaggregate as (
 
-    {{ crm_buyers_to_reaggregate(this, 'as_of', inputs_fingerprint='product_attributes') }}
+    {{ crm_buyers_to_reaggregate(this, 'since_last_build') }}
 
 ),
 
@@ -101,28 +100,9 @@ lines_per_buyer as (
 
 )
 
-select
-    {% if is_incremental() -%}
-    buyers_to_reaggregate.contact_id,
-    {%- else -%}
-    lines_per_buyer.contact_id,
-    {%- endif %}
-    lines_per_buyer.distinct_categories,
-    lines_per_buyer.distinct_products,
-    lines_per_buyer.newest_technology_units,
-    lines_per_buyer.cheap_units,
-    lines_per_buyer.service_units,
-    as_of.as_of_date as _aggregated_as_of,
-    product_attributes.fingerprint as _inputs_fingerprint,
-    {{ crm_build_started_at() }} as _aggregated_at
-{% if is_incremental() -%}
-from buyers_to_reaggregate
-cross join as_of
-cross join product_attributes
-left join lines_per_buyer
-    on buyers_to_reaggregate.contact_id = lines_per_buyer.contact_id
-{%- else -%}
-from lines_per_buyer
-cross join as_of
-cross join product_attributes
-{%- endif %}
+{{ crm_select_aggregated(
+    'lines_per_buyer',
+    ['distinct_categories', 'distinct_products', 'newest_technology_units', 'cheap_units', 'service_units'],
+    'buyers_to_reaggregate',
+    inputs_fingerprint='product_attributes',
+) }}

@@ -11,14 +11,7 @@
 -- depends_on: {{ ref('int_orders_priced') }}
 -- depends_on: {{ ref('base_crm__orders') }}
 {%- set year_in_days = 365 -%}
-{{ config(
-    materialized='incremental' if crm_engine_keeps_tables_incrementally() else 'table',
-    incremental_strategy='delete+insert',
-    unique_key='contact_id',
-    on_schema_change='fail',
-    post_hook=["delete from {{ this }} where paid_orders is null"]
-    if crm_engine_keeps_tables_incrementally() else [],
-) }}
+{{ crm_incremental_per_contact_config('paid_orders') }}
 
 with as_of as (
 
@@ -27,9 +20,17 @@ with as_of as (
 ),
 
 {% if is_incremental() -%}
+since_last_build as (
+
+    {{ crm_since_last_build(this, 'as_of') }}
+
+),
+
 buyers_to_reaggregate as (
 
-    {{ crm_buyers_to_reaggregate(this, 'as_of', window_days=[year_in_days, 2 * year_in_days]) }}
+    {{ crm_buyers_to_reaggregate(
+        this, 'since_last_build', window_days=[year_in_days, 2 * year_in_days]
+    ) }}
 
 ),
 
@@ -126,55 +127,55 @@ orders_per_customer as (
     cross join as_of
     group by orders.contact_id
 
+),
+
+per_buyer as (
+
+    select
+        orders_per_customer.contact_id,
+        orders_per_customer.first_order_date,
+        orders_per_customer.last_order_date,
+        orders_per_customer.paid_orders,
+        orders_per_customer.distinct_purchase_days,
+        orders_per_customer.paid_orders_last_12_months,
+        orders_per_customer.paid_orders_prior_12_months,
+        orders_per_customer.units,
+        orders_per_customer.premium_units,
+        orders_per_customer.discounted_orders,
+        orders_per_customer.single_item_orders,
+        orders_per_customer.gift_orders_bought,
+        orders_per_customer.cancelled_orders,
+        orders_per_customer.returned_orders,
+        orders_per_customer.gross_revenue,
+        orders_per_customer.discounts,
+        orders_per_customer.refunds,
+        orders_per_customer.net_revenue,
+        orders_per_customer.cost_of_goods,
+        orders_per_customer.net_revenue - orders_per_customer.cost_of_goods as gross_margin,
+        {{ crm_safe_divide('orders_per_customer.paid_order_value', 'orders_per_customer.paid_orders') }}
+            as average_order_value,
+        {{ crm_safe_divide('orders_per_customer.discounted_orders', 'orders_per_customer.paid_orders') }}
+            as discounted_order_share,
+        coalesce(gaps_per_customer.purchase_gaps, 0) as purchase_gaps,
+        gaps_per_customer.mean_days_between_purchases,
+        gaps_per_customer.latest_purchase_gap,
+        gaps_per_customer.mean_days_between_earlier_purchases,
+        {{ crm_safe_divide(
+            'gaps_per_customer.stddev_days_between_purchases',
+            'gaps_per_customer.mean_days_between_purchases'
+        ) }} as purchase_gap_cv
+    from orders_per_customer
+    left join gaps_per_customer
+        on orders_per_customer.contact_id = gaps_per_customer.contact_id
+
 )
 
-select
-    {% if is_incremental() -%}
-    buyers_to_reaggregate.contact_id,
-    {%- else -%}
-    orders_per_customer.contact_id,
-    {%- endif %}
-    orders_per_customer.first_order_date,
-    orders_per_customer.last_order_date,
-    orders_per_customer.paid_orders,
-    orders_per_customer.distinct_purchase_days,
-    orders_per_customer.paid_orders_last_12_months,
-    orders_per_customer.paid_orders_prior_12_months,
-    orders_per_customer.units,
-    orders_per_customer.premium_units,
-    orders_per_customer.discounted_orders,
-    orders_per_customer.single_item_orders,
-    orders_per_customer.gift_orders_bought,
-    orders_per_customer.cancelled_orders,
-    orders_per_customer.returned_orders,
-    orders_per_customer.gross_revenue,
-    orders_per_customer.discounts,
-    orders_per_customer.refunds,
-    orders_per_customer.net_revenue,
-    orders_per_customer.cost_of_goods,
-    orders_per_customer.net_revenue - orders_per_customer.cost_of_goods as gross_margin,
-    {{ crm_safe_divide('orders_per_customer.paid_order_value', 'orders_per_customer.paid_orders') }}
-        as average_order_value,
-    {{ crm_safe_divide('orders_per_customer.discounted_orders', 'orders_per_customer.paid_orders') }}
-        as discounted_order_share,
-    coalesce(gaps_per_customer.purchase_gaps, 0) as purchase_gaps,
-    gaps_per_customer.mean_days_between_purchases,
-    gaps_per_customer.latest_purchase_gap,
-    gaps_per_customer.mean_days_between_earlier_purchases,
-    {{ crm_safe_divide(
-        'gaps_per_customer.stddev_days_between_purchases',
-        'gaps_per_customer.mean_days_between_purchases'
-    ) }} as purchase_gap_cv,
-    as_of.as_of_date as _aggregated_as_of,
-    {{ crm_build_started_at() }} as _aggregated_at
-{% if is_incremental() -%}
-from buyers_to_reaggregate
-cross join as_of
-left join orders_per_customer
-    on buyers_to_reaggregate.contact_id = orders_per_customer.contact_id
-{%- else -%}
-from orders_per_customer
-cross join as_of
-{%- endif %}
-left join gaps_per_customer
-    on orders_per_customer.contact_id = gaps_per_customer.contact_id
+{{ crm_select_aggregated('per_buyer', [
+    'first_order_date', 'last_order_date', 'paid_orders', 'distinct_purchase_days',
+    'paid_orders_last_12_months', 'paid_orders_prior_12_months', 'units', 'premium_units',
+    'discounted_orders', 'single_item_orders', 'gift_orders_bought', 'cancelled_orders',
+    'returned_orders', 'gross_revenue', 'discounts', 'refunds', 'net_revenue', 'cost_of_goods',
+    'gross_margin', 'average_order_value', 'discounted_order_share', 'purchase_gaps',
+    'mean_days_between_purchases', 'latest_purchase_gap', 'mean_days_between_earlier_purchases',
+    'purchase_gap_cv',
+], 'buyers_to_reaggregate') }}
