@@ -8,9 +8,9 @@
     text as it arrived, for the rejects model; null on good rows), `_reject_reasons` (null when the row is good;
     otherwise every broken rule, comma separated), `_version_rank` (1 = the latest good
     version of its key; good rows with a higher rank are superseded versions; null when the
-    row has no key) and `_checked_at` (when the dbt invocation that last (re)checked the row
-    started: every row whose outcome may have changed is rechecked, so a downstream
-    incremental model finds what changed since its own last build by this stamp).
+    row has no key) and `_checked_at` (when the dbt invocation that gave the row its current
+    outcome started: a downstream incremental model finds the rows that changed since its own
+    last build by this stamp).
 
     parents: {column: relation} whose key must exist for the row to be kept; a reference
     that points nowhere rejects the row as orphan_<column>.
@@ -20,7 +20,10 @@
     version ranks move), and the current orphans (their parent may have arrived). Nothing
     else can change: a row's type checks depend only on its own text and load time, and a
     parent key once staged stays staged (a key keeps its good version ahead of later bad
-    ones), so the set of parent keys only grows. -#}
+    ones), so the set of parent keys only grows. A rechecked row whose outcome (reject
+    reasons, version rank) is the one the table holds is left out of the insert: the table
+    keeps it, with the stamp of the build that last changed it, so an orphan still waiting
+    for its parent does not count as changed on every build. -#}
 {% macro crm_base_model(source_relation, entity, parents={}) %}
 {#- At parse time the graph is empty; dbt only needs the source() and ref() arguments. -#}
 {%- if not execute -%}{{ return('select 1 as parse_placeholder') }}{%- endif -%}
@@ -132,23 +135,45 @@ checked as (
         on typed.{{ column_name }} = parent_{{ loop.index }}.parent_key
     {%- endfor %}
 
+),
+
+ranked as (
+
+    select
+        checked.*,
+        case when {{ key | join(' is not null and ') }} is not null then
+            row_number() over (
+                partition by {{ key | join(', ') }}
+                order by
+                    case when _reject_reasons is null then 0 else 1 end,
+                    {% if version_column %}{{ version_column }} desc nulls last,{% endif %}
+                    _loaded_at desc,
+                    _source_file desc,
+                    _source_row_number desc
+            )
+        end as _version_rank
+    from checked
+
 )
 
 select
-    checked.*,
-    case when {{ key | join(' is not null and ') }} is not null then
-        row_number() over (
-            partition by {{ key | join(', ') }}
-            order by
-                case when _reject_reasons is null then 0 else 1 end,
-                {% if version_column %}{{ version_column }} desc nulls last,{% endif %}
-                _loaded_at desc,
-                _source_file desc,
-                _source_row_number desc
-        )
-    end as _version_rank,
+    ranked.*,
     {{ crm_build_started_at() }} as _checked_at
-from checked
+from ranked
+{%- if is_incremental() %}
+{# A recheck that reaches the outcome the table holds leaves that row, and its stamp, as
+   they are: the typed values depend only on the row's own text and load time, so the
+   outcome is the reject reasons and the version rank. #}
+where not exists (
+    select 1 from {{ this }} as checked_before
+    where
+        checked_before._load_id = ranked._load_id
+        and checked_before._source_file = ranked._source_file
+        and checked_before._source_row_number = ranked._source_row_number
+        and checked_before._reject_reasons is not distinct from ranked._reject_reasons
+        and checked_before._version_rank is not distinct from ranked._version_rank
+)
+{%- endif %}
 {% endmacro %}
 
 
