@@ -8,11 +8,13 @@
 
 
 {#- One text that changes whenever a value in any of `row_sets` changes, a row is added or a
-    row goes: for each [relation, [key, column, ...]] the rows listed in key order. An
-    incremental model keeps it on its rows to tell when an input it reads whole (the products,
-    the currency rates) has changed, so that every row must be computed again. Spark rebuilds
-    those models on every run and never compares it (and its listagg cannot order). -#}
-{% macro crm_fingerprint(row_sets) -%}
+    row goes, or one of the `settings` (names of project vars) is given another value: for
+    each [relation, [key, column, ...]] the rows listed in key order, then each var's name and
+    value. An incremental model keeps it on its rows to tell when an input it reads whole (the
+    products, the currency rates, the business-rule vars it reads) has changed, so that every
+    row must be computed again. Spark rebuilds those models on every run and never compares it
+    (and its listagg cannot order). -#}
+{% macro crm_fingerprint(row_sets, settings=[]) -%}
     {%- if not crm_engine_keeps_tables_incrementally() -%}
     cast(null as {{ dbt.type_string() }})
     {%- else -%}
@@ -28,6 +30,10 @@
             '(select ' ~ dbt.listagg(dbt.concat(values), "'|'", 'order by ' ~ columns[0])
             ~ ' from ' ~ relation ~ ')'
         ) -%}
+    {%- endfor -%}
+    {%- for name in settings -%}
+        {%- set setting = '#' ~ name ~ '=' ~ tojson(var(name)) -%}
+        {%- do texts.append("'" ~ setting | replace("'", "''") ~ "'") -%}
     {%- endfor -%}
     {{ dbt.hash(dbt.concat(texts)) }}
     {%- endif -%}

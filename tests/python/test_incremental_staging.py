@@ -10,13 +10,15 @@ another buyer and a product ten times dearer. After the third incremental build 
 table, `int_orders_priced` and the buyers' facts from orders, order lines and what surrounds
 the orders must equal, row for row and column for column (the build stamps aside), what
 `dbt build --full-refresh` computes from the same raw tables; so must the buyers' facts after
-the evaluation date moves back and forth. Spark rebuilds these tables on every run, so it has
+the evaluation date moves back and forth, and the intermediate tables after a business-rule
+var they read takes a new value. Spark rebuilds these tables on every run, so it has
 no incremental path to test.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import subprocess
 from datetime import date, timedelta
@@ -462,6 +464,39 @@ def test_buyers_facts_follow_the_evaluation_date_back_and_forth(incremental_ware
     assert len(reaggregated) > 100
     assert len(reaggregated) < len(everyone) / 2
     assert incremental == build("--full-refresh")
+
+
+def test_a_rule_var_given_a_new_value_reaches_every_row(incremental_warehouse: Warehouse):
+    # The incremental tables keep the vars they read in their fingerprint. Each step gives one
+    # more of those vars a new value (so the step tests that var alone); the build that
+    # follows must compute every row with it, as a rebuild with the same vars does.
+    # (with the view over the priced orders, which PostgreSQL drops with the table it reads)
+    tables = ("int_as_of_date", "int_orders_enriched", *INCREMENTAL_INTERMEDIATE_TABLES)
+    settings: dict = {"as_of_date": "2026-04-07"}
+
+    def build(*args: str) -> dict[str, list[tuple]]:
+        dbt(
+            incremental_warehouse, "run", *args, "--select", *tables, "--vars", json.dumps(settings)
+        )
+        return {
+            table: table_rows(incremental_warehouse, "intermediate", table)
+            for table in INCREMENTAL_INTERMEDIATE_TABLES
+        }
+
+    before = build("--full-refresh")
+    for name, value in (
+        ("prompt_lookback_days", 60),
+        ("distrust_window_days", 90),
+        ("cheap_price_max_percentile", 0.75),
+        ("paid_order_statuses", ["paid", "shipped", "delivered"]),
+    ):
+        settings[name] = value
+        incremental = build()
+        rebuilt = build("--full-refresh")
+        assert rebuilt != before, f"{name}={value} changes nothing in the sample"
+        for table in rebuilt:
+            assert incremental[table] == rebuilt[table], (name, table)
+        before = rebuilt
 
 
 def test_a_raw_table_that_lost_a_load_asks_for_a_full_refresh(incremental_warehouse: Warehouse):

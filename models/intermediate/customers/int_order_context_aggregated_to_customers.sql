@@ -20,10 +20,17 @@ with as_of as (
 
 ),
 
+rule_settings as (
+
+    select {{ crm_fingerprint([], settings=['prompt_lookback_days', 'distrust_window_days']) }}
+        as fingerprint
+
+),
+
 {% if is_incremental() -%}
 since_last_build as (
 
-    {{ crm_since_last_build(this, 'as_of') }}
+    {{ crm_since_last_build(this, 'as_of', inputs_fingerprint='rule_settings') }}
 
 ),
 
@@ -150,5 +157,8 @@ per_buyer as (
 )
 
 {{ crm_select_aggregated(
-    'per_buyer', ['prompted_orders', 'complaints_soon_after_purchase'], 'contacts_to_reaggregate'
+    'per_buyer',
+    ['prompted_orders', 'complaints_soon_after_purchase'],
+    'contacts_to_reaggregate',
+    inputs_fingerprint='rule_settings',
 ) }}

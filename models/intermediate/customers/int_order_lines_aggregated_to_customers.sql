@@ -22,9 +22,10 @@ with as_of as (
 
 product_attributes as (
 
-    select {{ crm_fingerprint([
-        [ref('stg_crm__products'), ['product_id', 'category', 'technology_generation', 'list_price']],
-    ]) }} as fingerprint
+    select {{ crm_fingerprint(
+        [[ref('stg_crm__products'), ['product_id', 'category', 'technology_generation', 'list_price']]],
+        settings=['cheap_price_max_percentile'],
+    ) }} as fingerprint
 
 ),
 

@@ -32,10 +32,13 @@ rates as (
 
 pricing as (
 
-    select {{ crm_fingerprint([
-        ['products', ['product_id', 'unit_cost', 'is_premium']],
-        ['rates', ['currency', 'rate_to_reporting_currency']],
-    ]) }} as fingerprint
+    select {{ crm_fingerprint(
+        [
+            ['products', ['product_id', 'unit_cost', 'is_premium']],
+            ['rates', ['currency', 'rate_to_reporting_currency']],
+        ],
+        settings=['paid_order_statuses'],
+    ) }} as fingerprint
 
 ),
 
