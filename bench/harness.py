@@ -1945,7 +1945,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=1,
         help="days of orders, order lines, invoices and payments held back as the new drop "
-        "(default 1: one daily drop, about 0.44%% new orders at 1M with this generator)",
+        "(default 1: one daily drop, about 0.1%% new orders and new versions of about 0.3%% more)",
     )
     parser.add_argument(
         "--workdir",
