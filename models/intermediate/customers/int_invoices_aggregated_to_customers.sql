@@ -83,8 +83,8 @@ select
     count(*) as invoices,
     avg(days_past_due) as average_days_past_due,
     max(days_past_due) as max_days_past_due,
-    sum(case when days_past_due > 0 then 1 else 0 end) as late_invoices,
-    {{ crm_safe_divide('sum(case when days_past_due > 0 then 1 else 0 end)', 'count(*)') }}
+    count(case when days_past_due > 0 then 1 end) as late_invoices,
+    {{ crm_safe_divide('count(case when days_past_due > 0 then 1 end)', 'count(*)') }}
         as late_invoice_share,
     sum(amount_unpaid_past_due) as amount_unpaid_past_due
 from lateness

@@ -26,9 +26,9 @@ per_contact as (
 
     select
         contact_id,
-        sum(case when response_source = 'survey' then 1 else 0 end) as nps_responses,
-        sum(case when response_source = 'public_review' then 1 else 0 end) as public_reviews,
-        sum(case when response_source = 'public_review' and score <= 6 then 1 else 0 end)
+        count(case when response_source = 'survey' then 1 end) as nps_responses,
+        count(case when response_source = 'public_review' then 1 end) as public_reviews,
+        count(case when response_source = 'public_review' and score <= 6 then 1 end)
             as negative_public_reviews
     from responses
     group by contact_id

@@ -90,32 +90,31 @@ orders_per_customer as (
         orders.contact_id,
         min(case when orders.is_paid then orders.ordered_on end) as first_order_date,
         max(case when orders.is_paid then orders.ordered_on end) as last_order_date,
-        sum(case when orders.is_paid then 1 else 0 end) as paid_orders,
+        count(case when orders.is_paid then 1 end) as paid_orders,
         count(distinct case when orders.is_paid then orders.ordered_on end) as distinct_purchase_days,
-        sum(
+        count(
             case
                 when orders.is_paid
                     and orders.ordered_on > {{ dbt.dateadd('day', -year_in_days, 'as_of.as_of_date') }}
                     then 1
-                else 0
             end
         ) as paid_orders_last_12_months,
-        sum(
+        count(
             case
                 when orders.is_paid
                     and orders.ordered_on <= {{ dbt.dateadd('day', -year_in_days, 'as_of.as_of_date') }}
                     and orders.ordered_on > {{ dbt.dateadd('day', -2 * year_in_days, 'as_of.as_of_date') }}
                     then 1
-                else 0
             end
         ) as paid_orders_prior_12_months,
-        sum(case when orders.is_paid then orders.units else 0 end) as units,
-        sum(case when orders.is_paid then orders.premium_units else 0 end) as premium_units,
-        sum(case when orders.is_paid and orders.is_discounted then 1 else 0 end) as discounted_orders,
-        sum(case when orders.is_paid and orders.order_lines = 1 then 1 else 0 end) as single_item_orders,
-        sum(case when orders.is_paid and orders.is_gift then 1 else 0 end) as gift_orders_bought,
-        sum(case when orders.is_cancelled then 1 else 0 end) as cancelled_orders,
-        sum(case when orders.is_returned then 1 else 0 end) as returned_orders,
+        cast(sum(case when orders.is_paid then orders.units else 0 end) as {{ dbt.type_bigint() }}) as units,
+        cast(sum(case when orders.is_paid then orders.premium_units else 0 end) as {{ dbt.type_bigint() }})
+            as premium_units,
+        count(case when orders.is_paid and orders.is_discounted then 1 end) as discounted_orders,
+        count(case when orders.is_paid and orders.order_lines = 1 then 1 end) as single_item_orders,
+        count(case when orders.is_paid and orders.is_gift then 1 end) as gift_orders_bought,
+        count(case when orders.is_cancelled then 1 end) as cancelled_orders,
+        count(case when orders.is_returned then 1 end) as returned_orders,
         sum(orders.gross_revenue) as gross_revenue,
         sum(orders.discounts) as discounts,
         sum(orders.refunds) as refunds,

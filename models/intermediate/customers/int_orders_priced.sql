@@ -92,8 +92,9 @@ lines_per_order as (
     select
         order_lines.order_id,
         count(*) as order_lines,
-        sum(order_lines.quantity) as units,
-        sum(case when products.is_premium then order_lines.quantity else 0 end) as premium_units,
+        cast(sum(order_lines.quantity) as {{ dbt.type_bigint() }}) as units,
+        cast(sum(case when products.is_premium then order_lines.quantity else 0 end) as {{ dbt.type_bigint() }})
+            as premium_units,
         sum(order_lines.gross_amount) as gross_amount,
         sum(order_lines.discount_amount) as discount_amount,
         sum(order_lines.net_amount) as net_amount,

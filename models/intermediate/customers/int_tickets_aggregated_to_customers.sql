@@ -60,17 +60,17 @@ select
     contact_id,
     count(*) as tickets,
     {%- for category in categories %}
-    sum(case when ticket_category = '{{ category }}' then 1 else 0 end) as {{ category }}_tickets,
+    count(case when ticket_category = '{{ category }}' then 1 end) as {{ category }}_tickets,
     {%- endfor %}
     sum(handling_minutes) as support_minutes,
     sum(case when is_last_30_days then handling_minutes else 0 end) as support_minutes_last_30_days,
     sum(coalesce(support_cost, 0)) as support_cost,
-    {{ crm_safe_divide('sum(case when is_urgent then 1 else 0 end)', 'count(*)') }} as urgent_ticket_share,
-    {{ crm_safe_divide('sum(case when is_outside_business_hours then 1 else 0 end)', 'count(*)') }}
+    {{ crm_safe_divide('count(case when is_urgent then 1 end)', 'count(*)') }} as urgent_ticket_share,
+    {{ crm_safe_divide('count(case when is_outside_business_hours then 1 end)', 'count(*)') }}
         as outside_business_hours_share,
     {{ crm_safe_divide('sum(clarification_round_trips)', 'count(*)') }} as clarification_round_trips_per_ticket,
-    sum(
-        case when ticket_category = 'question' and is_before_first_purchase then 1 else 0 end
+    count(
+        case when ticket_category = 'question' and is_before_first_purchase then 1 end
     ) as questions_before_first_purchase,
     max(cast(opened_at as date)) as last_ticket_date
 from tickets_in_scope

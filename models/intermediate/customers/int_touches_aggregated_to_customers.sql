@@ -15,9 +15,9 @@ with touches as (
 select
     contact_id,
     count(*) as touches,
-    sum(case when is_engagement then 1 else 0 end) as engagement_touches,
+    count(case when is_engagement then 1 end) as engagement_touches,
     {%- for touch_type in touch_types %}
-    sum(case when touch_type = '{{ touch_type }}' then 1 else 0 end) as {{ touch_type }}_touches,
+    count(case when touch_type = '{{ touch_type }}' then 1 end) as {{ touch_type }}_touches,
     {%- endfor %}
     min(cast(touched_at as date)) as first_touch_date,
     max(cast(touched_at as date)) as last_touch_date,
