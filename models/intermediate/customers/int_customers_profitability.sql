@@ -64,9 +64,10 @@ costs as (
         coalesce(buying.paid_orders, 0) > 0 as is_customer,
         coalesce(buying.gross_margin, 0) as gross_margin,
         coalesce(service.support_cost, 0) as support_cost,
-        coalesce(buying.paid_orders, 0) * rates.order_handling_rate as order_handling_cost,
-        coalesce(buying.returned_orders, 0) * rates.return_handling_rate as returns_handling_cost,
-        coalesce(paying.late_invoices, 0) * rates.collection_rate as collection_cost,
+        {{ crm_money('coalesce(buying.paid_orders, 0) * rates.order_handling_rate') }} as order_handling_cost,
+        {{ crm_money('coalesce(buying.returned_orders, 0) * rates.return_handling_rate') }}
+            as returns_handling_cost,
+        {{ crm_money('coalesce(paying.late_invoices, 0) * rates.collection_rate') }} as collection_cost,
         coalesce(acquisition.acquisition_cost, 0) as acquisition_cost
     from contacts
     cross join rates
@@ -85,10 +86,13 @@ profit as (
 
     select
         *,
-        support_cost + order_handling_cost + returns_handling_cost + collection_cost as cost_to_serve,
-        gross_margin
-        - (support_cost + order_handling_cost + returns_handling_cost + collection_cost)
-        - acquisition_cost as profit,
+        {{ crm_money('support_cost + order_handling_cost + returns_handling_cost + collection_cost') }}
+            as cost_to_serve,
+        {{ crm_money(
+            'gross_margin'
+            ~ ' - (support_cost + order_handling_cost + returns_handling_cost + collection_cost)'
+            ~ ' - acquisition_cost'
+        ) }} as profit,
         is_customer and not is_internal as is_ranked
     from costs
 

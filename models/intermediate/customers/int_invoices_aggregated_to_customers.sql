@@ -86,6 +86,6 @@ select
     count(case when days_past_due > 0 then 1 end) as late_invoices,
     {{ crm_safe_divide('count(case when days_past_due > 0 then 1 end)', 'count(*)') }}
         as late_invoice_share,
-    sum(amount_unpaid_past_due) as amount_unpaid_past_due
+    {{ crm_money('sum(amount_unpaid_past_due)') }} as amount_unpaid_past_due
 from lateness
 group by contact_id

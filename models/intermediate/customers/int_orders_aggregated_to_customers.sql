@@ -115,11 +115,11 @@ orders_per_customer as (
         count(case when orders.is_paid and orders.is_gift then 1 end) as gift_orders_bought,
         count(case when orders.is_cancelled then 1 end) as cancelled_orders,
         count(case when orders.is_returned then 1 end) as returned_orders,
-        sum(orders.gross_revenue) as gross_revenue,
-        sum(orders.discounts) as discounts,
-        sum(orders.refunds) as refunds,
-        sum(orders.net_revenue) as net_revenue,
-        sum(orders.cost_of_goods) as cost_of_goods,
+        {{ crm_money('sum(orders.gross_revenue)') }} as gross_revenue,
+        {{ crm_money('sum(orders.discounts)') }} as discounts,
+        {{ crm_money('sum(orders.refunds)') }} as refunds,
+        {{ crm_money('sum(orders.net_revenue)') }} as net_revenue,
+        {{ crm_money('sum(orders.cost_of_goods)') }} as cost_of_goods,
         sum(case when orders.is_paid then orders.gross_amount - orders.discount_amount else 0 end)
             as paid_order_value
     from orders
@@ -150,7 +150,7 @@ per_buyer as (
         orders_per_customer.refunds,
         orders_per_customer.net_revenue,
         orders_per_customer.cost_of_goods,
-        orders_per_customer.net_revenue - orders_per_customer.cost_of_goods as gross_margin,
+        {{ crm_money('orders_per_customer.net_revenue - orders_per_customer.cost_of_goods') }} as gross_margin,
         {{ crm_safe_divide('orders_per_customer.paid_order_value', 'orders_per_customer.paid_orders') }}
             as average_order_value,
         {{ crm_safe_divide('orders_per_customer.discounted_orders', 'orders_per_customer.paid_orders') }}

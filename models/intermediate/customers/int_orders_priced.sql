@@ -98,7 +98,7 @@ lines_per_order as (
         sum(order_lines.gross_amount) as gross_amount,
         sum(order_lines.discount_amount) as discount_amount,
         sum(order_lines.net_amount) as net_amount,
-        sum(order_lines.quantity * products.unit_cost) as cost_of_goods
+        {{ crm_money('sum(order_lines.quantity * products.unit_cost)') }} as cost_of_goods
     from order_lines
     inner join products
         on order_lines.product_id = products.product_id

@@ -23,7 +23,7 @@ select
     count(distinct referrals.referred_contact_id) as referrals_made,
     count(distinct case when referred_buying.paid_orders > 0 then referrals.referred_contact_id end)
         as referrals_converted,
-    sum(coalesce(referred_buying.net_revenue, 0)) as referred_customers_net_revenue
+    {{ crm_money('sum(coalesce(referred_buying.net_revenue, 0))') }} as referred_customers_net_revenue
 from referrals
 left join referred_buying
     on referrals.referred_contact_id = referred_buying.contact_id

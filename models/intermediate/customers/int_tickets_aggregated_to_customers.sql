@@ -62,9 +62,10 @@ select
     {%- for category in categories %}
     count(case when ticket_category = '{{ category }}' then 1 end) as {{ category }}_tickets,
     {%- endfor %}
-    sum(handling_minutes) as support_minutes,
-    sum(case when is_last_30_days then handling_minutes else 0 end) as support_minutes_last_30_days,
-    sum(coalesce(support_cost, 0)) as support_cost,
+    {{ crm_money('sum(handling_minutes)') }} as support_minutes,
+    {{ crm_money('sum(case when is_last_30_days then handling_minutes else 0 end)') }}
+        as support_minutes_last_30_days,
+    {{ crm_money('sum(coalesce(support_cost, 0))') }} as support_cost,
     {{ crm_safe_divide('count(case when is_urgent then 1 end)', 'count(*)') }} as urgent_ticket_share,
     {{ crm_safe_divide('count(case when is_outside_business_hours then 1 end)', 'count(*)') }}
         as outside_business_hours_share,
