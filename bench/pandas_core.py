@@ -11,8 +11,9 @@ amount written with more than four decimals).
 Money is kept as integers, not floats: amounts in ten-thousandths (the warehouse's
 decimal(18, 4)), currency rates in millionths, products of the two in 1e-10. That is what
 makes every total equal the warehouse's decimal arithmetic to the last digit, rounded half
-away from zero to four decimals at the end (a float sum of PLN amounts converted at 0.2325
-lands on a .5 tie in the fifth decimal for about a quarter of the customers). The integers
+away from zero to four decimals where each contact's amounts are summed (a float sum of PLN
+amounts converted at 0.2325 lands on a .5 tie in the fifth decimal for about a quarter of
+the customers). The integers
 hold up to about 9.2e8 EUR per contact. Acquisition cost and profit are doubles, as in the
 warehouse (a campaign's cost divided by the contacts it acquired).
 """
@@ -378,6 +379,9 @@ def compute(landing: Path, as_of: date, loaded_at: datetime) -> pd.DataFrame:
         net_revenue=("net_revenue", "sum"),
         cost_of_goods=("cost_of_goods", "sum"),
     )
+    # each contact's summed amounts are rounded to four decimals, as the warehouse stores them
+    per_amount = TOTAL // AMOUNT
+    buying["net_revenue"] = round_units(buying["net_revenue"], TOTAL) * per_amount
 
     # Support minutes at the channel's rate, tickets opened up to the evaluation date.
     tickets = staged["support_tickets"]
@@ -421,7 +425,7 @@ def compute(landing: Path, as_of: date, loaded_at: datetime) -> pd.DataFrame:
     net_revenue = core["net_revenue"].fillna(0).astype("int64")
     cost_of_goods = core["cost_of_goods"].fillna(0).astype("int64")
     gross_margin = net_revenue - cost_of_goods
-    support_cost = support.reindex(core.index, fill_value=0).astype("int64")
+    support_cost = round_units(support.reindex(core.index, fill_value=0), TOTAL) * per_amount
     order_handling = core["paid_orders"] * int(flat["order_handling"]) * RATE
     returns_handling = (
         core["returned_orders"].fillna(0).astype("int64") * int(flat["return_handling"]) * RATE

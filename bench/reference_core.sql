@@ -333,7 +333,9 @@ copy (
             min(ordered_on) filter (where is_paid) as first_order_date,
             max(ordered_on) filter (where is_paid) as last_order_date,
             count(*) filter (where is_returned) as returned_orders,
-            sum(case when is_paid and not is_returned then net_amount else 0 end) as net_revenue,
+            -- each contact's amounts are rounded to 4 decimals where summed, as in the warehouse
+            cast(sum(case when is_paid and not is_returned then net_amount else 0 end)
+                as decimal(18, 4)) as net_revenue,
             sum(case when is_paid and not is_returned then cost_of_goods else 0 end)
                 as cost_of_goods
         from orders_valued
@@ -343,7 +345,8 @@ copy (
     service as (
         select
             support_tickets.contact_id,
-            sum(coalesce(cost_rates.rate * support_tickets.handling_minutes, 0)) as support_cost
+            cast(sum(coalesce(cost_rates.rate * support_tickets.handling_minutes, 0))
+                as decimal(18, 4)) as support_cost
         from support_tickets
         cross join as_of
         left join cost_rates
