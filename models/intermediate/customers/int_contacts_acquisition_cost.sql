@@ -15,7 +15,7 @@ campaigns as (
 
     select
         campaigns.campaign_id,
-        campaigns.cost * rates.rate_to_reporting_currency as campaign_cost
+        {{ crm_in_reporting_currency('campaigns.cost', 'rates.rate_to_reporting_currency') }} as campaign_cost
     from {{ ref('stg_crm__campaigns') }} as campaigns
     left join {{ ref('currency_rates') }} as rates
         on campaigns.currency = rates.currency

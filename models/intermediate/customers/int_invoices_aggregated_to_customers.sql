@@ -44,8 +44,9 @@ invoice_status as (
         invoices.invoice_id,
         invoices.contact_id,
         invoices.due_on,
-        invoices.amount * rates.rate_to_reporting_currency as amount,
-        coalesce(payments_per_invoice.paid_amount, 0) * rates.rate_to_reporting_currency as paid_amount,
+        {{ crm_in_reporting_currency('invoices.amount', 'rates.rate_to_reporting_currency') }} as amount,
+        {{ crm_in_reporting_currency('coalesce(payments_per_invoice.paid_amount, 0)', 'rates.rate_to_reporting_currency') }}
+            as paid_amount,
         coalesce(payments_per_invoice.paid_amount, 0) >= invoices.amount as is_fully_paid,
         payments_per_invoice.last_paid_on,
         as_of.as_of_date

@@ -126,9 +126,12 @@ classified as (
         coalesce(lines_per_order.order_lines, 0) as order_lines,
         coalesce(lines_per_order.units, 0) as units,
         coalesce(lines_per_order.premium_units, 0) as premium_units,
-        coalesce(lines_per_order.gross_amount, 0) * rates.rate_to_reporting_currency as gross_amount,
-        coalesce(lines_per_order.discount_amount, 0) * rates.rate_to_reporting_currency as discount_amount,
-        coalesce(lines_per_order.net_amount, 0) * rates.rate_to_reporting_currency as net_amount,
+        {{ crm_in_reporting_currency('coalesce(lines_per_order.gross_amount, 0)', 'rates.rate_to_reporting_currency') }}
+            as gross_amount,
+        {{ crm_in_reporting_currency('coalesce(lines_per_order.discount_amount, 0)', 'rates.rate_to_reporting_currency') }}
+            as discount_amount,
+        {{ crm_in_reporting_currency('coalesce(lines_per_order.net_amount, 0)', 'rates.rate_to_reporting_currency') }}
+            as net_amount,
         coalesce(lines_per_order.cost_of_goods, 0) as cost_of_goods_sold,
         pricing.fingerprint as _pricing_fingerprint
     from orders
