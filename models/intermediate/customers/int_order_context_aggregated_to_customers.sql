@@ -149,8 +149,8 @@ per_buyer as (
 
     select
         contact_id,
-        cast(sum(prompted_orders) as {{ dbt.type_bigint() }}) as prompted_orders,
-        cast(sum(complaints_soon_after_purchase) as {{ dbt.type_bigint() }}) as complaints_soon_after_purchase
+        {{ crm_sum_whole('prompted_orders') }} as prompted_orders,
+        {{ crm_sum_whole('complaints_soon_after_purchase') }} as complaints_soon_after_purchase
     from per_contact
     group by contact_id
 

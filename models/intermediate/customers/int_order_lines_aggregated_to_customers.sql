@@ -81,16 +81,13 @@ lines_per_buyer as (
         orders.contact_id,
         count(distinct products.category) as distinct_categories,
         count(distinct order_lines.product_id) as distinct_products,
-        cast(sum(case when products.is_newest_technology then order_lines.quantity else 0 end) as {{ dbt.type_bigint() }})
+        {{ crm_sum_whole('case when products.is_newest_technology then order_lines.quantity else 0 end') }}
             as newest_technology_units,
-        cast(sum(
-            case
-                when products.price_percentile <= {{ var('cheap_price_max_percentile') }}
-                    then order_lines.quantity
-                else 0
-            end
-        ) as {{ dbt.type_bigint() }}) as cheap_units,
-        cast(sum(case when products.category = 'services' then order_lines.quantity else 0 end) as {{ dbt.type_bigint() }})
+        {{ crm_sum_whole(
+            'case when products.price_percentile <= ' ~ var('cheap_price_max_percentile')
+            ~ ' then order_lines.quantity else 0 end'
+        ) }} as cheap_units,
+        {{ crm_sum_whole("case when products.category = 'services' then order_lines.quantity else 0 end") }}
             as service_units
     from order_lines
     inner join orders

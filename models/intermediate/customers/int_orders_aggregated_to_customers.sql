@@ -107,8 +107,8 @@ orders_per_customer as (
                     then 1
             end
         ) as paid_orders_prior_12_months,
-        cast(sum(case when orders.is_paid then orders.units else 0 end) as {{ dbt.type_bigint() }}) as units,
-        cast(sum(case when orders.is_paid then orders.premium_units else 0 end) as {{ dbt.type_bigint() }})
+        {{ crm_sum_whole('case when orders.is_paid then orders.units else 0 end') }} as units,
+        {{ crm_sum_whole('case when orders.is_paid then orders.premium_units else 0 end') }}
             as premium_units,
         count(case when orders.is_paid and orders.is_discounted then 1 end) as discounted_orders,
         count(case when orders.is_paid and orders.order_lines = 1 then 1 end) as single_item_orders,

@@ -92,8 +92,8 @@ lines_per_order as (
     select
         order_lines.order_id,
         count(*) as order_lines,
-        cast(sum(order_lines.quantity) as {{ dbt.type_bigint() }}) as units,
-        cast(sum(case when products.is_premium then order_lines.quantity else 0 end) as {{ dbt.type_bigint() }})
+        {{ crm_sum_whole('order_lines.quantity') }} as units,
+        {{ crm_sum_whole('case when products.is_premium then order_lines.quantity else 0 end') }}
             as premium_units,
         sum(order_lines.gross_amount) as gross_amount,
         sum(order_lines.discount_amount) as discount_amount,
