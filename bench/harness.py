@@ -852,7 +852,21 @@ def machine_facts() -> dict:
     ):
         with contextlib.suppress(OSError):
             facts[name] = Path(path).read_text().strip()
+    facts["python_bytecode"] = python_bytecode_state()
     return facts
+
+
+def python_bytecode_state() -> str:
+    """Whether the processes timed compile the libraries they import: runs before session 14
+    compiled dbt, pandas and great-expectations from source in every process (no .pyc
+    installed, PYTHONDONTWRITEBYTECODE set), about 20-25 s of a refresh (docs/decisions.md)."""
+    spec = importlib.util.find_spec("dbt")
+    origin = spec.origin if spec else None
+    if origin and Path(importlib.util.cache_from_source(origin)).exists():
+        return "precompiled"
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        return "compiled from source in every process (PYTHONDONTWRITEBYTECODE, no .pyc)"
+    return "compiled on first import, then cached"
 
 
 def package_versions() -> dict:
@@ -1629,7 +1643,8 @@ def render_results(payload: dict) -> str:
         f"{git.get('uncommitted_project_files', '?')} uncommitted file(s) under models/, macros/, "
         "scripts/, seeds/  ",
         f"Machine: {m.get('cores')} cores ({m.get('cores_usable')} usable), "
-        f"{m.get('memory_gib')} GiB memory, {m.get('cpu', 'CPU unknown')}, {m.get('os')}; "
+        f"{m.get('memory_gib')} GiB memory, {m.get('cpu', 'CPU unknown')}, {m.get('os')}, "
+        f"Python bytecode {m.get('python_bytecode', 'not recorded')}; "
         f"load average {payload.get('load_average_start')} at the start, "
         f"{payload.get('load_average_end')} at the end  ",
         "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + "  ",

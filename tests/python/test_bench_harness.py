@@ -8,7 +8,9 @@ child processes that allocate a known amount.
 
 from __future__ import annotations
 
+import importlib.machinery
 import json
+import py_compile
 import sys
 import textwrap
 
@@ -365,6 +367,7 @@ def test_render_results_has_the_tables_and_the_failures():
     assert "| 10.00× |" in text  # ratio to the reference
     assert "| pandas peer | 0/1 | – |" in text
     assert "Machine: 2 cores (2 usable), 23.4 GiB memory, Test CPU, Linux" in text
+    assert "Linux, Python bytecode not recorded;" in text  # runs before the fact was kept
     assert "Versions: python 3.12, duckdb 1.5" in text
     assert "`python -m bench.harness --scales 1000,10000`" in text
     assert "↳ value model fit" in text
@@ -616,3 +619,17 @@ def test_memory_timeline_has_one_row_per_sample_and_a_column_per_program(tmp_pat
 def test_the_run_record_names_the_duckdb_thread_default_of_the_profile():
     # the DuckDB output's default, not PostgreSQL's (4): the harness runs DuckDB
     assert harness.profile_default_threads() == "1 (profiles.yml default)"
+
+
+def test_bytecode_state_tells_whether_imports_compile_from_source(tmp_path, monkeypatch):
+    module = tmp_path / "dbt" / "__init__.py"
+    module.parent.mkdir()
+    module.write_text("")
+    spec = importlib.machinery.ModuleSpec("dbt", None, origin=str(module))
+    monkeypatch.setattr(harness.importlib.util, "find_spec", lambda name: spec)
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    assert harness.python_bytecode_state().startswith("compiled from source in every process")
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE")
+    assert harness.python_bytecode_state() == "compiled on first import, then cached"
+    py_compile.compile(str(module))  # writes __pycache__/__init__.cpython-3xx.pyc
+    assert harness.python_bytecode_state() == "precompiled"
