@@ -455,9 +455,7 @@ def test_distinct_rows_match_numpy_unique_rows():
     t_x = np.round(rng.uniform(0, 3, 5_000), 1)
     T = np.where(rng.random(5_000) < 0.5, 3.0, 3.5)
     rows, counts = m._distinct_rows(x, t_x, T)
-    expected, expected_counts = np.unique(
-        np.column_stack([x, t_x, T]), axis=0, return_counts=True
-    )
+    expected, expected_counts = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
     assert np.array_equal(np.column_stack(rows), expected)
     assert np.array_equal(counts, expected_counts.astype(float))
     assert counts.sum() == 5_000
