@@ -19,7 +19,7 @@ from scripts.export_marts import (
     export_marts,
     meta_pii_columns,
     pii_columns_of,
-    write_csv_in_parts,
+    write_csv_files,
 )
 from tests.python.test_refresh import CRAFTED_LANDING, published_refresh
 
@@ -126,11 +126,11 @@ def test_files_hold_the_table_sorted_and_unchanged_data_gives_the_same_bytes(db_
 
 
 def test_csv_written_in_parts_is_the_same_bytes_as_one_copy(tmp_path):
-    """The parallel CSV writer against DuckDB's own single COPY of the same Parquet file, on
-    values that CSV must quote (commas, quotes, line breaks), nulls and empty strings, with
-    three parts of uneven length (1,000 rows / 3) and with one part."""
+    """The CSV writer against DuckDB's own single COPY of the same Parquet file, on values
+    that CSV must quote (commas, quotes, line breaks), nulls and empty strings: three parts of
+    uneven length (1,000 rows / 3) written at the same time, and one part."""
     parquet = tmp_path / "mart.parquet"
-    with duckdb.connect(config={"threads": 3}) as con:
+    with duckdb.connect() as con:
         con.execute(
             f"""copy (select i as k, case i % 5 when 0 then null when 1 then '' when 2 then
             'a, "quoted" ' || i when 3 then 'two' || chr(10) || 'lines' else 'plain ' || i end
@@ -141,8 +141,8 @@ def test_csv_written_in_parts_is_the_same_bytes_as_one_copy(tmp_path):
             f"copy (select * from read_parquet('{parquet}')) to "
             f"'{tmp_path / 'one_copy.csv'}' (format csv, header)"
         )
-        write_csv_in_parts(con, parquet, tmp_path / "parts.csv", 1000, min_rows_per_part=1)
-        write_csv_in_parts(con, parquet, tmp_path / "single.csv", 1000, min_rows_per_part=600)
+    write_csv_files([(parquet, tmp_path / "parts.csv", 1000)], workers=3, min_rows_per_part=1)
+    write_csv_files([(parquet, tmp_path / "single.csv", 1000)], workers=1, min_rows_per_part=1)
     expected = (tmp_path / "one_copy.csv").read_bytes()
     assert expected.count(b"\n") > 1000  # header, rows, and the line breaks inside values
     assert (tmp_path / "parts.csv").read_bytes() == expected
