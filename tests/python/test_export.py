@@ -112,6 +112,11 @@ def test_files_hold_the_table_sorted_and_unchanged_data_gives_the_same_bytes(db_
             "create table main_marts.shuffled as select (i * 7919) % 1000 as k, "
             "'row ' || i as label from range(1000) t(i) order by k desc"
         )
+        # the first column repeats and has nulls: the other columns decide the order
+        con.execute(
+            "create table main_marts.ties as select case when i % 10 = 0 then null else "
+            "i % 3 end as k, 'row ' || (i % 7) as label, i from range(1000) t(i) order by i desc"
+        )
     first = export_marts(db_with_pii, tmp_path / "first", salt="s")
     second = export_marts(db_with_pii, tmp_path / "second", salt="s")
     checksums = [{f["file"]: f["sha256"] for f in m["files"]} for m in (first, second)]
@@ -123,6 +128,11 @@ def test_files_hold_the_table_sorted_and_unchanged_data_gives_the_same_bytes(db_
     assert rows == sorted((i * 7919 % 1000, f"row {i}") for i in range(1000))
     with (out / "shuffled.csv").open(encoding="utf-8", newline="") as handle:
         assert [(int(r["k"]), r["label"]) for r in csv.DictReader(handle)] == rows
+    with duckdb.connect() as con:
+        ties = con.execute(f"select * from read_parquet('{out / 'ties.parquet'}')").fetchall()
+    expected = [(None if i % 10 == 0 else i % 3, f"row {i % 7}", i) for i in range(1000)]
+    # sorted() of Python: nulls last as DuckDB's default, then label, then i
+    assert ties == sorted(expected, key=lambda r: (r[0] is None, r[0] or 0, r[1], r[2]))
 
 
 def test_csv_written_in_parts_is_the_same_bytes_as_one_copy(tmp_path):
