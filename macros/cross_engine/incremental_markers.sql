@@ -3,7 +3,7 @@
     changed since its own last build: a later invocation carries a later stamp, as long as
     the machine's clock does not go back between two builds. -#}
 {% macro crm_build_started_at() -%}
-    cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
+    {{ crm_timestamp_literal(run_started_at) }}
 {%- endmacro %}
 
 
@@ -178,4 +178,9 @@
     {%- if inputs_fingerprint %}
     cross join {{ inputs_fingerprint }}
     {%- endif %}
+{%- endmacro %}
+
+
+{% macro crm_timestamp_literal(moment) -%}
+    cast('{{ moment.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from scripts.contract import PROJECT_DIR
+from scripts.run_pipeline import DBT_EXECUTABLE, engine_environment
 
 SAMPLE_LANDING = PROJECT_DIR / "data" / "sample" / "landing"
 CRAFTED_LANDING = PROJECT_DIR / "tests" / "fixtures" / "crafted" / "landing"
@@ -49,9 +50,12 @@ class Warehouse:
             pytest.fail(f"pipeline failed on {self.engine}:\n{tail}")
         return completed
 
+    def target_schema(self) -> str:
+        """The profile's schema: dbt's own tables, and the prefix of every layer's schema."""
+        return {"duckdb": "main", "postgres": "public", "spark": "crm"}[self.engine]
+
     def schema(self, layer: str) -> str:
-        prefix = {"duckdb": "main", "postgres": "public", "spark": "crm"}[self.engine]
-        return f"{prefix}_{layer}" if layer != "raw" else "raw"
+        return f"{self.target_schema()}_{layer}" if layer != "raw" else "raw"
 
     def query(self, sql: str) -> list[tuple]:
         if self.engine == "duckdb":
@@ -126,6 +130,37 @@ class Warehouse:
             self._spark.stdin.close()
             self._spark.wait(timeout=120)
             self._spark = None
+
+
+def dbt(warehouse: Warehouse, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run one dbt command on the warehouse; fail the test when it fails, unless `check` is off."""
+    env = engine_environment()
+    env.update(warehouse.env)
+    command = [DBT_EXECUTABLE, *args, "--target", warehouse.engine]
+    command += ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    completed = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
+    if check and completed.returncode != 0:
+        pytest.fail(
+            f"dbt {' '.join(args)} failed on {warehouse.engine}:\n{completed.stdout[-6000:]}"
+        )
+    return completed
+
+
+def load(warehouse: Warehouse) -> None:
+    command = [
+        str(Path(DBT_EXECUTABLE).with_name("python")),
+        "-m",
+        "scripts.load_landing",
+        "--target",
+        warehouse.engine,
+        "--landing",
+        str(warehouse.landing),
+    ]
+    completed = subprocess.run(
+        command, cwd=PROJECT_DIR, env=warehouse.env, capture_output=True, text=True
+    )
+    if completed.returncode != 0:
+        pytest.fail(f"load failed on {warehouse.engine}:\n{completed.stdout}{completed.stderr}")
 
 
 def base_env(workdir: Path) -> dict[str, str]:

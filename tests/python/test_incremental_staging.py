@@ -20,15 +20,20 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from scripts.contract import PROJECT_DIR, load_contract
-from scripts.run_pipeline import DBT_EXECUTABLE, engine_environment
-from tests.python.conftest import SAMPLE_LANDING, Warehouse, base_env, isolated_engine_env
+from scripts.contract import load_contract
+from tests.python.conftest import (
+    SAMPLE_LANDING,
+    Warehouse,
+    base_env,
+    dbt,
+    isolated_engine_env,
+    load,
+)
 
 LAST_SAMPLE_DAY = "2026-10-31"
 # Tests that also read marts stay out (they would need the whole warehouse built).
@@ -52,36 +57,6 @@ INCREMENTAL_INTERMEDIATE_TABLES = (
 BUILD_STAMPS = {"_checked_at", "_priced_at", "_aggregated_at", "_aggregated_as_of"}
 # What the inputs a table reads whole looked like: changes with every var those inputs hold.
 FINGERPRINTS = {"_pricing_fingerprint", "_inputs_fingerprint"}
-
-
-def dbt(warehouse: Warehouse, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = engine_environment()
-    env.update(warehouse.env)
-    command = [DBT_EXECUTABLE, *args, "--target", warehouse.engine]
-    command += ["--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
-    completed = subprocess.run(command, cwd=PROJECT_DIR, env=env, capture_output=True, text=True)
-    if check and completed.returncode != 0:
-        pytest.fail(
-            f"dbt {' '.join(args)} failed on {warehouse.engine}:\n{completed.stdout[-6000:]}"
-        )
-    return completed
-
-
-def load(warehouse: Warehouse) -> None:
-    command = [
-        str(Path(DBT_EXECUTABLE).with_name("python")),
-        "-m",
-        "scripts.load_landing",
-        "--target",
-        warehouse.engine,
-        "--landing",
-        str(warehouse.landing),
-    ]
-    completed = subprocess.run(
-        command, cwd=PROJECT_DIR, env=warehouse.env, capture_output=True, text=True
-    )
-    if completed.returncode != 0:
-        pytest.fail(f"load failed on {warehouse.engine}:\n{completed.stdout}{completed.stderr}")
 
 
 def first_day_rows(entity: str) -> list[dict[str, str]]:
