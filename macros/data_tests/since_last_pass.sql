@@ -19,60 +19,39 @@
 
 {% test unique_since_last_pass(model, column_name, checked_in) %}
 {%- set passed_in = crm_data_test_last_pass('unique_since_last_pass', model, column_name) %}
-{%- set checked_in = crm_model_relation(checked_in) %}
-{%- if passed_in is not none %}
-with keys_rechecked as (
+with
 
-    select {{ column_name }} as rechecked_key
-    from {{ checked_in }}
-    where _checked_at > {{ crm_timestamp_literal(passed_in) }}
+{{ crm_keys_rechecked_since(passed_in, [(column_name, crm_model_relation(checked_in))]) }}
+staged as (
+
+    select {{ column_name }} as unique_field
+    from {{ model }}
+    where {{ crm_among_keys_rechecked(column_name, passed_in) }}
 
 )
 
-{% endif -%}
 select
-    {{ column_name }} as unique_field,
+    unique_field,
     count(*) as n_records
-from {{ model }}
-where
-    {{ column_name }} is not null
-    {%- if passed_in is not none %}
-    and {{ column_name }} in (select rechecked_key from keys_rechecked)
-    {%- endif %}
-group by {{ column_name }}
+from staged
+group by unique_field
 having count(*) > 1
 {% endtest %}
 
 
 {% test relationships_since_last_pass(model, column_name, to, field, checked_in, to_checked_in) %}
 {%- set passed_in = crm_data_test_last_pass('relationships_since_last_pass', model, column_name) %}
-{%- set checked_in = crm_model_relation(checked_in) %}
-{%- set to_checked_in = crm_model_relation(to_checked_in) %}
 with
 
-{% if passed_in is not none -%}
-keys_rechecked as (
-
-    select {{ column_name }} as rechecked_key
-    from {{ checked_in }}
-    where _checked_at > {{ crm_timestamp_literal(passed_in) }}
-    union
-    select {{ field }}
-    from {{ to_checked_in }}
-    where _checked_at > {{ crm_timestamp_literal(passed_in) }}
-
-),
-
-{% endif -%}
+{{ crm_keys_rechecked_since(passed_in, [
+    (column_name, crm_model_relation(checked_in)),
+    (field, crm_model_relation(to_checked_in)),
+]) }}
 child as (
 
     select {{ column_name }} as from_field
     from {{ model }}
-    where
-        {{ column_name }} is not null
-        {%- if passed_in is not none %}
-        and {{ column_name }} in (select rechecked_key from keys_rechecked)
-        {%- endif %}
+    where {{ crm_among_keys_rechecked(column_name, passed_in) }}
 
 ),
 
@@ -89,6 +68,36 @@ left join parent
     on child.from_field = parent.to_field
 where parent.to_field is null
 {% endtest %}
+
+
+{#- The CTE `keys_rechecked`, followed by a comma: every value of each (column, relation) in
+    `sources` on a base row stamped after `passed_in`. Nothing when `passed_in` is none. -#}
+{% macro crm_keys_rechecked_since(passed_in, sources) -%}
+    {%- if passed_in is not none -%}
+keys_rechecked as (
+    {% for column, relation in sources %}
+    select {{ column }} as rechecked_key
+    from {{ relation }}
+    where _checked_at > {{ crm_timestamp_literal(passed_in) }}
+    {%- if not loop.last %}
+    union
+    {%- endif %}
+    {%- endfor %}
+
+),
+
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The rows of the tested model to look at: a value, and among the keys rechecked since the
+    last pass when there was one. -#}
+{% macro crm_among_keys_rechecked(column_name, passed_in) -%}
+    {{ column_name }} is not null
+    {%- if passed_in is not none %}
+        and {{ column_name }} in (select rechecked_key from keys_rechecked)
+    {%- endif %}
+{%- endmacro %}
 
 
 {#- The relation of the model named `name`, found in dbt's graph rather than by ref(): a ref
