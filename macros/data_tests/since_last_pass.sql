@@ -12,9 +12,9 @@
     When each test last passed is kept in `crm_data_test_passes` in the target schema, written
     by the on-run-end hook for the tests that passed and only for them: a test that failed keeps
     its earlier pass, so the rows that made it fail are looked at again by the next run. A pass
-    counts only for the same test over the same models: the record is keyed by the test's id
-    and the file checksums of the models it reads, so editing a staged model's SQL checks every
-    row again (a change to a macro those models call needs `--full-refresh`). -#}
+    counts only for the same test over the same views: the record is keyed by the test's id
+    and the file checksums of the staged views it reads, so editing one of them checks every
+    row again (a change to a base model, or to a macro they call, needs `--full-refresh`). -#}
 
 
 {% test unique_since_last_pass(model, column_name, checked_in) %}
@@ -164,8 +164,8 @@ keys_rechecked as (
 {%- endmacro %}
 
 
-{#- The test's id and the checksums of the models it reads: a pass of another version of the
-    test, or of the test over other model code, does not count. -#}
+{#- The test's id and the checksums of the models it depends on (the staged views): a pass of
+    another version of the test, or over other code of those views, does not count. -#}
 {% macro crm_data_test_key(test_node) -%}
     {%- set checksums = [] -%}
     {%- for parent_id in test_node.depends_on.nodes | sort -%}
@@ -199,8 +199,13 @@ keys_rechecked as (
             ~ " tests match, so every staged row is checked", info=true) }}
         {{ return(none) }}
     {%- endif -%}
+    {%- set passes = crm_data_test_passes() -%}
+    {#- `dbt compile` and `dbt docs generate` run no hooks: on a new warehouse the table is not there yet -#}
+    {%- if adapter.get_relation(database=passes.database, schema=passes.schema, identifier=passes.identifier) is none -%}
+        {{ return(none) }}
+    {%- endif -%}
     {%- set passed = run_query(
-        "select max(passed_in_build_started_at) from " ~ crm_data_test_passes()
+        "select max(passed_in_build_started_at) from " ~ passes
         ~ " where test_key = '" ~ crm_data_test_key(matches[0]) ~ "'"
     ).columns[0].values()[0] -%}
     {{ return(passed) }}

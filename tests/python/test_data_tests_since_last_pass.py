@@ -154,3 +154,16 @@ def test_a_reference_to_a_parent_that_left_the_staged_table_is_found(
             f"_checked_at = cast('{checked_at}' as timestamp) where {staged_row}"
         )
     assert failures(staged_warehouse, ORDERS_TO_CONTACTS) == 0
+
+
+def test_compiling_on_a_new_warehouse_checks_every_row(tmp_path):
+    # `dbt compile` and `dbt docs generate` run no on-run-start hook, so on a warehouse no
+    # build has touched the table of passes does not exist: the test compiles to the check of
+    # every row instead of failing on the missing table.
+    warehouse = Warehouse(
+        engine="duckdb", env=base_env(tmp_path), workdir=tmp_path, landing=tmp_path
+    )
+    dbt(warehouse, "compile", "--select", UNIQUE_ORDER_LINES)
+    [compiled] = (tmp_path / "dbt_target" / "compiled").rglob(f"{UNIQUE_ORDER_LINES}.sql")
+    sql = compiled.read_text()
+    assert "stg_crm__order_lines" in sql and "keys_rechecked" not in sql
