@@ -38,9 +38,7 @@ with
 {%- do crm_assert_base_loads_still_raw(this, source_relation) %}
 new_loads as (
 
-    select _load_id from {{ source_relation }}
-    except
-    select _load_id from {{ this }}
+    {{ crm_load_ids_missing_from(source_relation, this) }}
 
 ),
 
@@ -182,9 +180,7 @@ where not exists (
 {% macro crm_assert_base_loads_still_raw(base_relation, source_relation) %}
     {%- set query -%}
         select count(*) from (
-            select _load_id from {{ base_relation }}
-            except
-            select _load_id from {{ source_relation }}
+            {{ crm_load_ids_missing_from(base_relation, source_relation) }}
         ) as vanished_loads
     {%- endset -%}
     {%- set vanished = run_query(query).columns[0].values()[0] -%}
@@ -196,6 +192,16 @@ where not exists (
         ) }}
     {%- endif -%}
 {% endmacro %}
+
+
+{#- The loads of one table that another does not hold. Each side is made distinct first: an
+    `except` of the bare columns hashed every row (14M order lines: 1.0 s, against 0.06 s for
+    the few distinct load ids of each). -#}
+{% macro crm_load_ids_missing_from(relation, other_relation) -%}
+    select distinct _load_id from {{ relation }}
+    except
+    select distinct _load_id from {{ other_relation }}
+{%- endmacro %}
 
 
 {#- The typed key of a raw row, as the typed CTE computes it (single-column keys). -#}
