@@ -17,7 +17,6 @@ bytes of every file, with the as_of_date, exported_at and which columns were mas
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import secrets
@@ -33,6 +32,7 @@ import duckdb
 import yaml
 
 from scripts.contract import PROJECT_DIR, load_contract
+from scripts.file_checksums import ChecksumCache
 from scripts.load_landing import duckdb_settings, env_path, quote_ident, quote_literal
 
 MARTS_SCHEMA = "main_marts"
@@ -81,14 +81,6 @@ def pii_salt(warehouse_dir: Path) -> str:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32))
     return path.read_text().strip()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def mart_tables(con: duckdb.DuckDBPyConnection, schema: str) -> list[str]:
@@ -245,6 +237,10 @@ def export_marts(
         workers = int(con.execute("select current_setting('threads')").fetchone()[0])
     # After the warehouse is closed, so that the sorts' memory is given back first.
     write_csv_files([(parquet, csv, rows) for _, parquet, csv, rows in written], workers)
+    # Hashed `workers` at a time: the 1M export's 2.3 GB took 1.9-2.5 s on one thread, 1.3 s on two.
+    checksums = ChecksumCache(None).checksums(
+        [target for _, parquet, csv, _ in written for target in (parquet, csv)], workers
+    )
     for table, parquet, csv, rows in written:
         for target, fmt in ((parquet, "parquet"), (csv, "csv")):
             files.append(
@@ -253,7 +249,7 @@ def export_marts(
                     "table": f"{schema}.{table}",
                     "format": fmt,
                     "rows": rows,
-                    "sha256": sha256_file(target),
+                    "sha256": checksums[target],
                     "bytes": target.stat().st_size,
                 }
             )

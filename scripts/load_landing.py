@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import hashlib
 import os
 import shutil
 import sys
@@ -31,6 +30,7 @@ from pathlib import Path
 import duckdb
 
 from scripts.contract import PROJECT_DIR, EntitySpec, load_contract
+from scripts.file_checksums import ChecksumCache
 
 DEFAULT_LANDING_DIR = PROJECT_DIR / "data" / "sample" / "landing"
 SUPPORTED_SUFFIXES = (".csv", ".parquet")
@@ -67,14 +67,6 @@ class FileOutcome:
 def env_path(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value) if value else default
-
-
-def file_checksum(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def declared_encoding(path: Path, declared: Iterable[str]) -> str:
@@ -485,10 +477,13 @@ def load_landing(
     schema: str = "raw",
     quarantine_dir: Path | None = None,
     validation=None,
+    checksum_cache: Path | None = None,
 ) -> list[FileOutcome]:
     """Load every landing file the manifest does not hold yet. `validation` (optional, a
     scripts.validate.LandingValidation) is shown each file as staged and each refusal, so
-    that validating a new drop does not read it a second time."""
+    that validating a new drop does not read it a second time. `checksum_cache` (optional):
+    a file remembering the landing files' checksums (scripts.file_checksums), so that files
+    unchanged since an earlier run are not read to find the new ones."""
     contract = load_contract()
     landing_dir = landing_dir.resolve()
     if not landing_dir.is_dir():
@@ -506,9 +501,13 @@ def load_landing(
     try:
         writer.ensure_tables(contract.entities.values())
         already = writer.manifest()
-        for entity_name, path in discover_files(landing_dir):
+        candidates = discover_files(landing_dir)
+        cache = ChecksumCache(checksum_cache)
+        checksums = cache.checksums(path for _, path in candidates)
+        cache.save()
+        for entity_name, path in candidates:
             source_file = path.relative_to(landing_dir).as_posix()
-            checksum = file_checksum(path)
+            checksum = checksums[path]
             if (source_file, checksum) in already:
                 outcomes.append(FileOutcome(entity_name, source_file, "skipped"))
                 continue
@@ -595,8 +594,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--strict", action="store_true", help="exit with status 3 when any file was refused"
     )
+    parser.add_argument(
+        "--checksum-cache",
+        type=Path,
+        default=os.environ.get("CRM_CHECKSUM_CACHE"),  # argparse applies type= to a text default
+        help="JSON file remembering the landing files' checksums between runs, so that "
+        "unchanged files are not read again (env CRM_CHECKSUM_CACHE; default: none)",
+    )
     args = parser.parse_args(argv)
-    outcomes = load_landing(args.landing, args.target, args.schema)
+    outcomes = load_landing(
+        args.landing, args.target, args.schema, checksum_cache=args.checksum_cache
+    )
     print_summary(outcomes)
     if args.strict and any(o.status == "refused" for o in outcomes):
         return 3

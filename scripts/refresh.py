@@ -105,6 +105,10 @@ class Layout:
     def quarantine_dir(self) -> Path:
         return self.root / "quarantine"
 
+    @property
+    def checksum_cache(self) -> Path:
+        return self.root / "landing_checksums.json"
+
 
 @contextmanager
 def refresh_lock(path: Path, run_id: str):
@@ -207,6 +211,7 @@ class Refresh:
         command += ["--landing", str(self.args.landing), "--result", str(result)]
         command += ["--quarantine-dir", str(self.layout.quarantine_dir)]
         command += ["--validation-dir", str(self.layout.validation_dir)]
+        command += ["--checksum-cache", str(self.layout.checksum_cache)]
         returncode = subprocess.run(command, cwd=PROJECT_DIR, check=False).returncode
         try:
             payload = json.loads(result.read_text(encoding="utf-8"))

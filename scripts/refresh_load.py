@@ -24,14 +24,26 @@ import traceback
 from pathlib import Path
 
 
-def load_and_validate(landing: Path, quarantine_dir: Path, validation_dir: Path, run_id: str):
+def load_and_validate(
+    landing: Path,
+    quarantine_dir: Path,
+    validation_dir: Path,
+    run_id: str,
+    checksum_cache: Path | None = None,
+):
     """Load and validate; returns the result file's contents."""
     from scripts.load_landing import load_landing, print_summary
     from scripts.validate import LandingValidation, Validator
 
     validator = Validator(validation_dir, run_id)
     validation = LandingValidation(validator)
-    outcomes = load_landing(landing, "duckdb", quarantine_dir=quarantine_dir, validation=validation)
+    outcomes = load_landing(
+        landing,
+        "duckdb",
+        quarantine_dir=quarantine_dir,
+        validation=validation,
+        checksum_cache=checksum_cache,
+    )
     print_summary(outcomes)
     report = validation.finish()
     if skipped := sum(o.status == "skipped" for o in outcomes):
@@ -54,10 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--validation-dir", type=Path, required=True)
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--result", type=Path, required=True, help="the JSON file to write")
+    parser.add_argument("--checksum-cache", type=Path, help="see scripts.file_checksums")
     args = parser.parse_args(argv)
     try:
         payload = load_and_validate(
-            args.landing, args.quarantine_dir, args.validation_dir, args.run_id
+            args.landing, args.quarantine_dir, args.validation_dir, args.run_id, args.checksum_cache
         )
     except SystemExit as exc:  # the loader stops with SystemExit(message)
         payload = {"error": str(exc.code)}
