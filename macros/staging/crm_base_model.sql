@@ -42,21 +42,28 @@ new_loads as (
 
 ),
 
-orphans as (
-
-    select _load_id, _source_file, _source_row_number, {{ key | join(', ') }}
-    from {{ this }}
-    where {{ crm_orphan_reason_condition(parents) }}
-
-),
-
 keys_to_recheck as (
 
     select {{ crm_typed_key(columns, key) }} as recheck_key
     from {{ source_relation }}
     where _load_id in (select _load_id from new_loads)
     union
-    select {{ key | join(', ') }} from orphans
+    select {{ key | join(', ') }} from {{ this }}
+    where {{ crm_orphan_reason_condition(parents) }}
+
+),
+
+{#- The old rows to check again are found in this table, which holds every raw row's typed
+    key, instead of by typing the key of every raw row (order lines at 1M: 0.65 s less).
+    The orphans are named too, for those without a key. Materialized: DuckDB otherwise turns
+    the lookup below into a join that copies every raw row (7 s for the order lines). -#}
+rows_to_recheck as materialized (
+
+    select _load_id, _source_file, _source_row_number
+    from {{ this }}
+    where
+        {{ key | join(', ') }} in (select recheck_key from keys_to_recheck)
+        or {{ crm_orphan_reason_condition(parents) }}
 
 ),
 
@@ -65,13 +72,12 @@ source as (
     select * from {{ source_relation }} as raw_row
     where
         _load_id in (select _load_id from new_loads)
-        or {{ crm_typed_key(columns, key) }} in (select recheck_key from keys_to_recheck)
         or exists (
-            select 1 from orphans
+            select 1 from rows_to_recheck
             where
-                orphans._load_id = raw_row._load_id
-                and orphans._source_file = raw_row._source_file
-                and orphans._source_row_number = raw_row._source_row_number
+                rows_to_recheck._load_id = raw_row._load_id
+                and rows_to_recheck._source_file = raw_row._source_file
+                and rows_to_recheck._source_row_number = raw_row._source_row_number
         )
 
 ),
