@@ -35,7 +35,7 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -162,6 +162,8 @@ class Refresh:
         self.landing_stores: dict = {}  # the load step's gx suites and results (Data Docs)
         self.reports: list[ValidationReport] = []
         self.new_exports: Path | None = None
+        self.load_process: subprocess.Popen | None = None
+        self.load_result = layout.work_db.with_name(f"load-{run_id}.json")
 
     @contextmanager
     def step(self, name: str):
@@ -183,6 +185,7 @@ class Refresh:
     def prepare(self) -> None:
         work = self.layout.work_db
         work.parent.mkdir(parents=True, exist_ok=True)
+        self.start_load()
         for stale in (work, work.with_name(work.name + ".wal")):
             stale.unlink(missing_ok=True)
         if self.layout.published_db.exists():
@@ -201,26 +204,47 @@ class Refresh:
             self.validator.import_stores(self.landing_stores)
         return self.validator
 
-    def load(self) -> None:
-        """Load the new landing files, validating each as it is staged (one read per file),
-        in a child process (scripts.refresh_load), so that what the load holds is given back
-        before dbt builds. A drop that fails validation is in the working copy's raw schema by
-        then, but the working copy is never published after a failure."""
-        result = self.layout.work_db.with_name(f"load-{self.run_id}.json")
+    def start_load(self) -> None:
+        """Start the load's child process (scripts.refresh_load), which imports what it needs
+        and makes its great-expectations context while prepare copies the warehouse, then
+        waits for `go` on stdin before it opens the working copy. In a process of its own so
+        that what the load holds is given back before dbt builds."""
         command = [sys.executable, "-m", "scripts.refresh_load", "--run-id", self.run_id]
-        command += ["--landing", str(self.args.landing), "--result", str(result)]
+        command += ["--landing", str(self.args.landing), "--result", str(self.load_result)]
         command += ["--quarantine-dir", str(self.layout.quarantine_dir)]
         command += ["--validation-dir", str(self.layout.validation_dir)]
-        command += ["--checksum-cache", str(self.layout.checksum_cache)]
-        returncode = subprocess.run(command, cwd=PROJECT_DIR, check=False).returncode
+        command += ["--checksum-cache", str(self.layout.checksum_cache), "--wait-for-go"]
+        env = {**os.environ, "CRM_DUCKDB_PATH": str(self.layout.work_db)}
+        self.load_process = subprocess.Popen(
+            command, cwd=PROJECT_DIR, env=env, stdin=subprocess.PIPE
+        )
+
+    def stop_load(self) -> None:
+        """A run that fails before its load closes the child's stdin: the child stops."""
+        process, self.load_process = self.load_process, None
+        if process is not None:
+            with suppress(BrokenPipeError):
+                process.stdin.close()
+            process.wait()
+            self.load_result.unlink(missing_ok=True)
+
+    def load(self) -> None:
+        """Load the new landing files, validating each as it is staged (one read per file).
+        A drop that fails validation is in the working copy's raw schema by then, but the
+        working copy is never published after a failure."""
+        process, self.load_process = self.load_process, None
+        with suppress(BrokenPipeError):  # a child that stopped already says why in its result
+            process.stdin.write(b"go\n")
+            process.stdin.close()
+        returncode = process.wait()
         try:
-            payload = json.loads(result.read_text(encoding="utf-8"))
+            payload = json.loads(self.load_result.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise StepFailed(
                 "load", f"scripts.refresh_load exited {returncode} without a result (see above)"
             ) from None
         finally:
-            result.unlink(missing_ok=True)
+            self.load_result.unlink(missing_ok=True)
         if "error" in payload:
             raise StepFailed("load", payload["error"])
         loaded = [f for f in payload["files"] if f["status"] == "loaded"]
@@ -394,6 +418,7 @@ class Refresh:
             print(f"validation results: {path}; Data Docs: {validator.docs_dir}/index.html")
 
     def fail(self, step: str, message: str) -> None:
+        self.stop_load()
         self.record.update(
             outcome="failed",
             failed_step=step,

@@ -5,6 +5,10 @@ file with the great-expectations landing suites as the loader stages it, and wri
 happened to the --result JSON file: every file's outcome, the landing validation report, and
 the suites and results of its great-expectations context (for the refresh's Data Docs).
 
+The refresh starts it before its prepare step with --wait-for-go: the imports and the
+great-expectations context (3-4 s) are made while the published warehouse is copied (8 s at
+1M contacts), and the load starts when the refresh writes `go` on stdin.
+
 Why a process: great-expectations, pandas and the loader's buffers held 340-400 MiB of the
 refresh process through every later dbt build at 1M contacts, and CPython does not give that
 back to the system; the refresh's memory peak is in those builds (docs/benchmarks.md). An
@@ -30,13 +34,18 @@ def load_and_validate(
     validation_dir: Path,
     run_id: str,
     checksum_cache: Path | None = None,
+    wait_for_warehouse=None,
 ):
-    """Load and validate; returns the result file's contents."""
+    """Load and validate; returns the result file's contents. `wait_for_warehouse` (optional)
+    is called once the imports and the great-expectations context are ready, and returns
+    when the warehouse may be opened."""
     from scripts.load_landing import load_landing, print_summary
     from scripts.validate import LandingValidation, Validator
 
     validator = Validator(validation_dir, run_id)
     validation = LandingValidation(validator)
+    if wait_for_warehouse is not None:
+        wait_for_warehouse()
     outcomes = load_landing(
         landing,
         "duckdb",
@@ -59,6 +68,12 @@ def load_and_validate(
     }
 
 
+def wait_for_go() -> None:
+    """Block until the refresh writes `go` on stdin; stop if it closes stdin without it."""
+    if sys.stdin.readline().strip() != "go":
+        raise SystemExit("the refresh stopped before its load step (no go on stdin)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--landing", type=Path, required=True)
@@ -67,10 +82,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-id", required=True)
     parser.add_argument("--result", type=Path, required=True, help="the JSON file to write")
     parser.add_argument("--checksum-cache", type=Path, help="see scripts.file_checksums")
+    parser.add_argument(
+        "--wait-for-go",
+        action="store_true",
+        help="get ready, then wait for a line `go` on stdin before opening the warehouse",
+    )
     args = parser.parse_args(argv)
     try:
         payload = load_and_validate(
-            args.landing, args.quarantine_dir, args.validation_dir, args.run_id, args.checksum_cache
+            args.landing,
+            args.quarantine_dir,
+            args.validation_dir,
+            args.run_id,
+            args.checksum_cache,
+            wait_for_go if args.wait_for_go else None,
         )
     except SystemExit as exc:  # the loader stops with SystemExit(message)
         payload = {"error": str(exc.code)}

@@ -256,6 +256,21 @@ def test_a_load_that_stops_fails_the_step_with_the_loaders_message(tmp_path):
     assert not (tmp_path / "wh" / "published").exists()
 
 
+def test_a_failed_prepare_stops_the_waiting_load(tmp_path):
+    # The load's process starts before the copy and waits for it; a copy that fails must
+    # stop it, without a load or a result file left behind.
+    warehouse = tmp_path / "wh"
+    (warehouse / "published" / "crm.duckdb").mkdir(parents=True)  # cannot be copied
+    completed = run_refresh(warehouse, PROJECT_DIR / "data" / "sample" / "landing")
+    assert completed.returncode == 1
+    assert "REFRESH FAILED at step prepare (run " in completed.stderr
+    assert "IsADirectoryError" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    record = runs(warehouse)[-1]
+    assert (record["failed_step"], record["files_loaded"]) == ("prepare", 0)
+    assert sorted(p.name for p in (warehouse / "work").iterdir()) == []
+
+
 def test_concurrent_refresh_is_refused_and_a_rerun_gives_identical_marts(warehouse_copy):
     published_db = warehouse_copy / "published" / "crm.duckdb"
     marts_before = mart_contents(published_db)
