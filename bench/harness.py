@@ -40,6 +40,7 @@ import re
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -76,6 +77,7 @@ ISSUE_SCALE = 1_000_000  # the scale the issue's time and memory targets are sta
 PEAK_LIMIT_BYTES = 3_000_000_000  # "under 3 GB"
 KIB = 1024
 MIB = 1024 * 1024
+GIB = 1024 * MIB
 VERSIONED_PACKAGES = (
     "duckdb",
     "dbt-core",
@@ -775,6 +777,45 @@ def last_run_record(warehouse: Path, since_epoch: float = 0.0) -> dict | None:
 AGREEMENT_CHECKS = ("contacts", "sum net_revenue", "sum profit", "sum paid_orders", "value_tier")
 
 
+def tree_bytes(root: Path) -> int:
+    """Bytes of the regular files under root, each file once (hard links share their bytes),
+    symbolic links not followed."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            info = os.lstat(os.path.join(folder, name))
+            if stat.S_ISREG(info.st_mode) and (info.st_dev, info.st_ino) not in seen:
+                seen.add((info.st_dev, info.st_ino))
+                total += info.st_size
+    return total
+
+
+def refresh_disk(root: Path) -> dict:
+    """What a refresh leaves on disk in its folder: the published warehouse file, the exports
+    it published, and the whole folder (with older export versions, validation results and
+    the run log). While an incremental refresh runs, its working copy of the warehouse is
+    there too."""
+    warehouse = root / "published" / "crm.duckdb"
+    exports = root / "published" / "exports"
+    return {
+        "warehouse_bytes": warehouse.stat().st_size if warehouse.is_file() else None,
+        "exports_bytes": tree_bytes(exports.resolve()) if exports.is_dir() else None,
+        "folder_bytes": tree_bytes(root) if root.is_dir() else None,
+    }
+
+
+def disk_needed(scale: dict) -> int | None:
+    """Bytes an incremental refresh at this scale needs at its fullest, about: the landing,
+    what the refresh folder holds after it, and the working copy of the warehouse it builds
+    on while it runs (DuckDB's spill files not counted)."""
+    landing = (scale.get("data") or {}).get("full_bytes")
+    after = (scale.get("disk") or {}).get("incremental_refresh") or {}
+    if not landing or not after.get("folder_bytes") or not after.get("warehouse_bytes"):
+        return None
+    return landing + after["folder_bytes"] + after["warehouse_bytes"]
+
+
 def output_stats(parquet: Path) -> dict:
     """The figures compared between the mart and the peers (columns they share)."""
     import duckdb
@@ -826,7 +867,7 @@ def compare_stats(mart: dict, other: dict) -> dict[str, str]:
 # ---------------------------------------------------------------------------- machine
 
 
-def machine_facts() -> dict:
+def machine_facts(workdir: Path | None = None) -> dict:
     facts: dict = {
         "cores": os.cpu_count(),
         "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
@@ -853,6 +894,10 @@ def machine_facts() -> dict:
         with contextlib.suppress(OSError):
             facts[name] = Path(path).read_text().strip()
     facts["python_bytecode"] = python_bytecode_state()
+    if workdir is not None:
+        existing = next((p for p in (workdir, *workdir.parents) if p.exists()), None)
+        if existing is not None:
+            facts["disk_free_gib"] = round(shutil.disk_usage(existing).free / GIB, 1)
     return facts
 
 
@@ -982,7 +1027,7 @@ class Bench:
                 "sample_interval_s": args.sample_interval,
                 "dbt_threads": os.environ.get("CRM_DBT_THREADS") or profile_default_threads(),
             },
-            "machine": machine_facts(),
+            "machine": machine_facts(args.workdir),
             "versions": package_versions(),
             "git": git_state(),
             "load_average_start": load_average(),
@@ -1132,6 +1177,8 @@ class Bench:
                         "mart_rows",
                     )
                 }
+            if result["ok"]:
+                result["disk"] = refresh_disk(self.refresh_dir)
             if result["ok"] and contender == "full_refresh":
                 state["full_ok"] = True
                 if record and record.get("as_of_date"):
@@ -1378,10 +1425,19 @@ def summarise(report: dict, scales: list[dict], runs: list[dict]) -> dict:
                     key=lambda v: -v["median_s"],
                 )[:10],
             }
+        disk = {}
+        for name in ("full_refresh", "incremental_refresh"):
+            measured = [r["disk"] for r in mine if r["contender"] == name and r.get("disk")]
+            if measured:
+                disk[name] = {
+                    key: median(d.get(key) for d in measured)
+                    for key in ("warehouse_bytes", "exports_bytes", "folder_bytes")
+                }
         out_scales.append(
             {
                 "contacts": n,
                 "data": scale.get("data", {}),
+                "disk": disk,
                 "as_of": scale.get("as_of"),
                 "orders": scale.get("orders", []),
                 "contenders": contenders,
@@ -1400,7 +1456,25 @@ def summarise(report: dict, scales: list[dict], runs: list[dict]) -> dict:
             }
         )
     growth = growth_table(out_scales)
-    return {"scales": out_scales, "growth": growth, "targets": evaluate_targets(out_scales, growth)}
+    return {
+        "scales": out_scales,
+        "growth": growth,
+        "targets": evaluate_targets(out_scales, growth),
+        "disk_at_10m": disk_at_10m(out_scales),
+    }
+
+
+def disk_at_10m(scales: list[dict]) -> dict | None:
+    """The disk a refresh of 10M contacts needs, extrapolated linearly from the largest scale
+    measured below it (landing, warehouse and exports all grow with the rows)."""
+    below = [s for s in scales if s["contacts"] < 10_000_000 and disk_needed(s)]
+    if not below:
+        return None
+    largest = max(below, key=lambda s: s["contacts"])
+    return {
+        "from": largest["contacts"],
+        "bytes": disk_needed(largest) * 10_000_000 / largest["contacts"],
+    }
 
 
 def startup_parts(runs: list[dict]) -> dict | None:
@@ -1687,6 +1761,7 @@ def render_results(payload: dict) -> str:
             ),
             "",
         ]
+        out += describe_disk(scale)
         if scale.get("startup"):
             st = scale["startup"]
             out += [
@@ -1817,6 +1892,16 @@ def render_results(payload: dict) -> str:
         table(["target", "at", "measured", "limit", "status"], rows),
         "",
     ]
+    if summary.get("disk_at_10m"):
+        at = summary["disk_at_10m"]
+        free = payload["machine"].get("disk_free_gib")
+        out += [
+            f"Disk for 10M contacts, extrapolated linearly from {human_scale(at['from'])}: about "
+            f"{at['bytes'] / GIB:,.0f} GiB for an incremental refresh at its fullest (landing, "
+            "refresh folder, working copy of the warehouse)"
+            + (f"; this machine had {free:,.1f} GiB free at the start." if free else "."),
+            "",
+        ]
     if failed:
         out += ["### Failures", ""]
         for r in failed:
@@ -1852,6 +1937,35 @@ def code_warning(payload: dict) -> list[str]:
         lines.append(f"- code `{code}`: {', '.join(runs)}")
     lines += [f"- code at the start `{start}`, at the end `{end}`", ""]
     return lines
+
+
+def describe_disk(scale: dict) -> list[str]:
+    """One line on what the refreshes left on disk, when they were measured."""
+    disk = scale.get("disk") or {}
+    parts = []
+    for name, label in (("full_refresh", "full"), ("incremental_refresh", "incremental")):
+        d = disk.get(name)
+        if d:
+            parts.append(
+                f"after the {label} refresh the warehouse file "
+                f"{fmt_mib_bytes(d['warehouse_bytes'])}, its exports "
+                f"{fmt_mib_bytes(d['exports_bytes'])}, the refresh folder "
+                f"{fmt_mib_bytes(d['folder_bytes'])}"
+            )
+    if not parts:
+        return []
+    needed = disk_needed(scale)
+    tail = (
+        f"; an incremental refresh needs about {fmt_mib_bytes(needed)} at its fullest, with the "
+        "landing and the working copy of the warehouse it builds on"
+        if needed
+        else ""
+    )
+    return [f"Disk (median): {'; '.join(parts)}{tail}.", ""]
+
+
+def fmt_mib_bytes(value: float | None) -> str:
+    return "–" if value is None else f"{value / MIB:,.0f} MiB"
 
 
 def describe_data(d: dict, as_of: str | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import json
+import os
 import py_compile
 import sys
 import textwrap
@@ -17,6 +18,8 @@ import textwrap
 import pytest
 
 from bench import harness
+
+MIB = harness.MIB
 
 # ------------------------------------------------------------------------------ small logic
 
@@ -378,6 +381,69 @@ def test_render_results_has_the_tables_and_the_failures():
     assert "| 1k → 10k | 10.00× | 5.00× | 0.70 |" in text
     assert "| **not met** |" in text
     assert "### Failures" in text and "not run: module missing" in text
+
+
+def test_refresh_disk_counts_each_file_once_and_follows_no_link(tmp_path):
+    published = tmp_path / "published"
+    (published / ".exports" / "r0").mkdir(parents=True)
+    (published / ".exports" / "r1").mkdir()
+    (tmp_path / "validation").mkdir()
+    for path, size in (
+        (published / "crm.duckdb", 1000),
+        (published / ".exports" / "r1" / "customers.csv", 300),
+        (published / ".exports" / "r1" / "customers.parquet", 200),
+        (published / ".exports" / "r0" / "customers.csv", 100),
+        (tmp_path / "validation" / "index.html", 50),
+    ):
+        path.write_bytes(b"x" * size)
+    (published / "exports").symlink_to(".exports/r1")
+    os.link(tmp_path / "validation" / "index.html", tmp_path / "validation" / "same.html")
+    assert harness.refresh_disk(tmp_path) == {
+        "warehouse_bytes": 1000,
+        "exports_bytes": 300 + 200,
+        # every file once: not the exports again through the link, not the hard link twice
+        "folder_bytes": 1000 + 300 + 200 + 100 + 50,
+    }
+
+
+def test_disk_after_the_refreshes_and_the_10m_estimate():
+    payload = _payload()
+    for run in payload["runs"]:
+        if run["contender"] == "full_refresh":
+            run["disk"] = {
+                "warehouse_bytes": 600 * MIB,
+                "exports_bytes": 200 * MIB,
+                "folder_bytes": 900 * MIB,
+            }
+        elif run["contender"] == "incremental_refresh":
+            run["disk"] = {
+                "warehouse_bytes": 610 * MIB,
+                "exports_bytes": 205 * MIB,
+                "folder_bytes": (1119 + run["repeat"] % 3) * MIB,  # 1119, 1120, 1121
+            }
+    scales = [
+        {"contacts": n, "data": {"seed": 42, "full_bytes": landing * MIB}, "as_of": "2026-10-31"}
+        for n, landing in ((1000, 30), (10_000, 300))
+    ]
+    payload["machine"]["disk_free_gib"] = 50.0
+    payload["summary"] = harness.summarise(payload, scales, payload["runs"])
+    # the largest scale: landing 300 + folder 1,120 + working copy 610 = 2,030 MiB; x 1,000
+    assert payload["summary"]["disk_at_10m"] == {"from": 10_000, "bytes": 2030 * MIB * 1000}
+    text = harness.render_results(payload)
+    assert (
+        "Disk (median): after the full refresh the warehouse file 600 MiB, its exports 200 MiB, "
+        "the refresh folder 900 MiB; after the incremental refresh the warehouse file 610 MiB, "
+        "its exports 205 MiB, the refresh folder 1,120 MiB; an incremental refresh needs about "
+        "2,030 MiB at its fullest"
+    ) in text
+    # 2,030,000 MiB = 1,982.4 GiB
+    assert "Disk for 10M contacts, extrapolated linearly from 10k: about 1,982 GiB" in text
+    assert "this machine had 50.0 GiB free at the start." in text
+
+
+def test_no_disk_line_without_disk_figures():
+    text = harness.render_results(_payload())
+    assert "Disk (median)" not in text and "Disk for 10M" not in text
 
 
 def test_markers_replace_only_the_results_block(tmp_path):
