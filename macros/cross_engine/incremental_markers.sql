@@ -137,15 +137,19 @@
     each run on Spark): delete+insert by contact_id. A contact recomputed with nothing left to
     aggregate comes out of crm_select_aggregated with null facts, and the post-hook deletes
     that row, as a rebuild would not have it: `always_set_column` is a column that a real row
-    never leaves null (a count). delete+insert alone only replaces the keys it inserts. -#}
+    never leaves null (a count). delete+insert alone only replaces the keys it inserts. The
+    other hooks keep DuckDB's hash joins built on the key set (macros/cross_engine/join_sides.sql). -#}
 {% macro crm_incremental_per_contact_config(always_set_column) -%}
     {{ config(
         materialized='incremental' if crm_engine_keeps_tables_incrementally() else 'table',
         incremental_strategy='delete+insert',
         unique_key='contact_id',
         on_schema_change='fail',
-        post_hook=["delete from {{ this }} where " ~ always_set_column ~ " is null"]
-        if crm_engine_keeps_tables_incrementally() else [],
+        pre_hook=["{{ crm_keys_side_built_in_incremental_builds() }}"],
+        post_hook=[
+            "delete from {{ this }} where " ~ always_set_column ~ " is null",
+            "{{ crm_join_side_choice_restored() }}",
+        ] if crm_engine_keeps_tables_incrementally() else [],
     ) }}
 {%- endmacro %}
 

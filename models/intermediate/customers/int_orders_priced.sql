@@ -16,6 +16,8 @@
     incremental_strategy='delete+insert',
     unique_key='order_id',
     on_schema_change='fail',
+    pre_hook=["{{ crm_keys_side_built_in_incremental_builds() }}"],
+    post_hook=["{{ crm_join_side_choice_restored() }}"],
 ) }}
 
 with products as (
