@@ -33,26 +33,30 @@ valued as (
 
 ),
 
-final as (
+ranked as (
 
     select
-        valued.*,
-        row_number() over (
-            partition by valued.strategy
-            order by
-                valued.has_no_prediction asc,
-                valued.predicted_clv desc,
-                valued.profit desc,
-                valued.contact_id asc
-        ) as strategy_rank,
+        *,
         row_number() over (
             order by
-                valued.has_no_prediction asc,
-                valued.predicted_clv desc,
-                valued.profit desc,
-                valued.contact_id asc
+                has_no_prediction asc,
+                predicted_clv desc,
+                profit desc,
+                contact_id asc
         ) as worklist_rank
     from valued
+
+),
+
+final as (
+
+    -- the overall rank is a strict order (contact_id breaks every tie), so within a strategy
+    -- it gives the order of the same keys; sorting one integer again is cheaper than sorting
+    -- the four keys twice (1.3 s of 3.3 s at 1M contacts)
+    select
+        *,
+        row_number() over (partition by strategy order by worklist_rank) as strategy_rank
+    from ranked
 
 )
 
