@@ -74,6 +74,7 @@ MARK_END = "<!-- bench:results:end -->"
 DEFAULT_DOC = PROJECT_DIR / "docs" / "benchmarks.md"
 DEFAULT_JSON = PROJECT_DIR / "docs" / "benchmarks.json"
 ISSUE_SCALE = 1_000_000  # the scale the issue's time and memory targets are stated at
+LARGE_SCALE = 10_000_000  # the scale the issue asks to complete on a 24 GB machine
 PEAK_LIMIT_BYTES = 3_000_000_000  # "under 3 GB"
 KIB = 1024
 MIB = 1024 * 1024
@@ -1467,13 +1468,13 @@ def summarise(report: dict, scales: list[dict], runs: list[dict]) -> dict:
 def disk_at_10m(scales: list[dict]) -> dict | None:
     """The disk a refresh of 10M contacts needs, extrapolated linearly from the largest scale
     measured below it (landing, warehouse and exports all grow with the rows)."""
-    below = [s for s in scales if s["contacts"] < 10_000_000 and disk_needed(s)]
+    below = [s for s in scales if s["contacts"] < LARGE_SCALE and disk_needed(s)]
     if not below:
         return None
     largest = max(below, key=lambda s: s["contacts"])
     return {
         "from": largest["contacts"],
-        "bytes": disk_needed(largest) * 10_000_000 / largest["contacts"],
+        "bytes": disk_needed(largest) * LARGE_SCALE / largest["contacts"],
     }
 
 
@@ -1610,11 +1611,11 @@ def evaluate_targets(scales: list[dict], growth: list[dict]) -> list[dict]:
                     "status": "not measured",
                 }
             )
-    ten_m = by_scale.get(10_000_000, {}).get("contenders", {}).get("full_refresh")
+    ten_m = by_scale.get(LARGE_SCALE, {}).get("contenders", {}).get("full_refresh")
     targets.append(
         {
             "target": "10M contacts completes (on a 24 GB machine)",
-            "scale": 10_000_000,
+            "scale": LARGE_SCALE,
             "figure": None,
             "limit": None,
             "status": "not measured" if ten_m is None else status(ten_m["ok"] == ten_m["runs"]),
