@@ -13,14 +13,20 @@
     threads it would reach the nodes running beside. A build from scratch has no key set and
     keeps DuckDB's choice. -#}
 {% macro crm_keys_side_built_in_incremental_builds() -%}
-    {%- if target.type == 'duckdb' and target.threads == 1 and is_incremental() -%}
+    {%- if crm_join_sides_may_be_held() and is_incremental() -%}
         set disabled_optimizers = 'build_side_probe_side'
     {%- endif -%}
 {%- endmacro %}
 
 
 {% macro crm_join_side_choice_restored() -%}
-    {%- if target.type == 'duckdb' and target.threads == 1 -%}
+    {%- if crm_join_sides_may_be_held() -%}
         reset disabled_optimizers
     {%- endif -%}
+{%- endmacro %}
+
+
+{#- DuckDB, one node at a time (`target.threads` follows CRM_DBT_THREADS and dbt's --threads). -#}
+{% macro crm_join_sides_may_be_held() -%}
+    {{ return(target.type == 'duckdb' and target.threads == 1) }}
 {%- endmacro %}
