@@ -17,8 +17,8 @@
 
     Incremental builds (dbt_project.yml) re-check only the raw rows whose outcome can change:
     the rows of loads not yet in the table, every row of a key those loads touch (its
-    version ranks move), and the current orphans (their parent may have arrived). Nothing
-    else can change: a row's type checks depend only on its own text and load time, and a
+    version ranks move), and the orphans whose missing parent key is staged now, with every
+    row of their keys. Nothing else can change: a row's type checks depend only on its own text and load time, and a
     parent key once staged stays staged (a key keeps its good version ahead of later bad
     ones), so the set of parent keys only grows. A rechecked row whose outcome (reject
     reasons, version rank) is the one the table holds is left out of the insert: the table
@@ -42,14 +42,23 @@ new_loads as (
 
 ),
 
+{#- Most orphans wait for a parent that never comes: looking their references up costs far
+    less than reading, typing and checking them all again on every build. -#}
+orphans_whose_parent_arrived as materialized (
+
+    select {{ key | join(', ') }} as recheck_key, _load_id, _source_file, _source_row_number
+    from {{ this }}
+    where {{ crm_orphan_whose_parent_is_staged_condition(columns, parents) }}
+
+),
+
 keys_to_recheck as (
 
     select {{ crm_typed_key(columns, key) }} as recheck_key
     from {{ source_relation }}
     where _load_id in (select _load_id from new_loads)
     union
-    select {{ key | join(', ') }} from {{ this }}
-    where {{ crm_orphan_reason_condition(parents) }}
+    select recheck_key from orphans_whose_parent_arrived
 
 ),
 
@@ -61,9 +70,10 @@ rows_to_recheck as materialized (
 
     select _load_id, _source_file, _source_row_number
     from {{ this }}
-    where
-        {{ key | join(', ') }} in (select recheck_key from keys_to_recheck)
-        or {{ crm_orphan_reason_condition(parents) }}
+    where {{ key | join(', ') }} in (select recheck_key from keys_to_recheck)
+    union
+    select _load_id, _source_file, _source_row_number
+    from orphans_whose_parent_arrived
 
 ),
 
@@ -132,7 +142,7 @@ checked as (
         ), '') as _reject_reasons
     from typed
     {%- for column_name, parent in parents.items() %}
-    {%- set parent_key = crm_reference_key(columns, column_name) %}
+    {%- set parent_entity, parent_key = crm_reference(columns, column_name) %}
     left join (
         select {{ parent_key }} as parent_key from {{ parent }}
     ) as parent_{{ loop.index }}
@@ -222,10 +232,26 @@ where not exists (
 {% endmacro %}
 
 
-{#- The row was rejected because a reference pointed nowhere (false for entities without parents). -#}
-{% macro crm_orphan_reason_condition(parents) -%}
+{#- The row was rejected because a reference pointed nowhere, and the key it points to has
+    been staged since this table's last change (false for entities without parents). A key
+    becomes staged only through a base row whose outcome changed, which then carries the
+    stamp of that build (see `_checked_at` above), so the parent keys stamped since this
+    table's latest stamp include every key that has arrived since: a look at a few rows
+    instead of every staged parent key. Found through the parent entity of the contract's
+    `references`, whose base model holds the stamps the staged view leaves out. -#}
+{% macro crm_orphan_whose_parent_is_staged_condition(columns, parents) -%}
     {%- for column_name in parents -%}
-        _reject_reasons like '%orphan_{{ column_name }}%'{% if not loop.last %} or {% endif %}
+        {%- set parent_entity, parent_key = crm_reference(columns, column_name) -%}
+        (
+            _reject_reasons like '%orphan_{{ column_name }}%'
+            and {{ column_name }} in (
+                select staged_parent.{{ parent_key }}
+                from (
+                    {{ crm_latest_good_rows(crm_model_relation('base_crm__' ~ parent_entity)) }}
+                ) as staged_parent
+                where staged_parent._checked_at >= (select max(_checked_at) from {{ this }})
+            )
+        ){% if not loop.last %} or {% endif %}
     {%- else -%}
         1 = 0
     {%- endfor -%}
@@ -261,12 +287,14 @@ where not exists (
 {% endmacro %}
 
 
-{% macro crm_reference_key(columns, column_name) %}
-    {%- for column in columns if column.name == column_name -%}
-        {{ return(column.references.split('.')[1]) }}
+{#- The (entity, key column) a contract column references, from its `references: entity.key`. -#}
+{% macro crm_reference(columns, column_name) %}
+    {%- for column in columns if column.name == column_name and column.references -%}
+        {{ return(column.references.split('.')) }}
     {%- endfor -%}
     {{ exceptions.raise_compiler_error("crm_base_model: " ~ column_name ~ " has no `references` in the contract") }}
 {% endmacro %}
+
 
 
 {#- Raw text with blanks treated as missing. -#}

@@ -310,10 +310,10 @@ def test_new_versions_rank_by_their_update_time(incremental_warehouse: Warehouse
 
 
 def test_a_recheck_that_changes_nothing_keeps_the_rows_stamp(incremental_warehouse: Warehouse):
-    # Every build rechecks the orphans, in case their parent has arrived. Those of the first
-    # load whose parent never came are rejected for the same reasons three builds running,
-    # so they must still carry the first build's stamp, or every build would count them as
-    # changed and price their orders and aggregate their buyers again.
+    # An orphan is rechecked when its parent arrives or a new row of its key does. Those of
+    # the first load whose parent never came are rejected for the same reasons three builds
+    # running, so they must still carry the first build's stamp, or every build would count
+    # them as changed and price their orders and aggregate their buyers again.
     staging = incremental_warehouse.schema("staging")
     for entity, key in (("orders", "order_id"), ("order_lines", "order_line_id")):
         base = f"{staging}.base_crm__{entity}"
