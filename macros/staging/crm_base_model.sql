@@ -233,12 +233,15 @@ where not exists (
 
 
 {#- The row was rejected because a reference pointed nowhere, and the key it points to has
-    been staged since this table's last change (false for entities without parents). A key
+    been staged since this table last changed (false for entities without parents). A key
     becomes staged only through a base row whose outcome changed, which then carries the
-    stamp of that build (see `_checked_at` above), so the parent keys stamped since this
-    table's latest stamp include every key that has arrived since: a look at a few rows
-    instead of every staged parent key. Found through the parent entity of the contract's
-    `references`, whose base model holds the stamps the staged view leaves out. -#}
+    stamp of that build (see `_checked_at` above), so the parent rows stamped after this
+    table's latest stamp hold every key that can have arrived since: a look at a few rows
+    instead of every staged parent key. A parent row stamped by the same invocation as that
+    latest stamp was already there when this table was built then (dbt builds the parent
+    first), so `>` is enough; `>=` would take every parent row again in the first build after
+    a full refresh, which stamps all of them at once. Found through the parent entity of the
+    contract's `references`, whose base model holds the stamps the staged view leaves out. -#}
 {% macro crm_orphan_whose_parent_is_staged_condition(columns, parents) -%}
     {%- for column_name in parents -%}
         {%- set parent_entity, parent_key = crm_reference(columns, column_name) -%}
@@ -249,7 +252,7 @@ where not exists (
                 from (
                     {{ crm_latest_good_rows(crm_model_relation('base_crm__' ~ parent_entity)) }}
                 ) as staged_parent
-                where staged_parent._checked_at >= (select max(_checked_at) from {{ this }})
+                where staged_parent._checked_at > (select max(_checked_at) from {{ this }})
             )
         ){% if not loop.last %} or {% endif %}
     {%- else -%}
