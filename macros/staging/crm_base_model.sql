@@ -18,9 +18,9 @@
     Incremental builds (dbt_project.yml) re-check only the raw rows whose outcome can change:
     the rows of loads not yet in the table, every row of a key those loads touch (its
     version ranks move), and the orphans whose missing parent key is staged now, with every
-    row of their keys. Nothing else can change: a row's type checks depend only on its own text and load time, and a
-    parent key once staged stays staged (a key keeps its good version ahead of later bad
-    ones), so the set of parent keys only grows. A rechecked row whose outcome (reject
+    row of their keys. Nothing else can change: a row's type checks depend only on its own
+    text and load time, and a parent key once staged stays staged (a key keeps its good
+    version ahead of later bad ones), so the set of parent keys only grows. A rechecked row whose outcome (reject
     reasons, version rank) is the one the table holds is left out of the insert: the table
     keeps it, with the stamp of the build that last changed it, so an orphan still waiting
     for its parent does not count as changed on every build. -#}
@@ -297,7 +297,6 @@ where not exists (
     {%- endfor -%}
     {{ exceptions.raise_compiler_error("crm_base_model: " ~ column_name ~ " has no `references` in the contract") }}
 {% endmacro %}
-
 
 
 {#- Raw text with blanks treated as missing. -#}
