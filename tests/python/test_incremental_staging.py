@@ -6,9 +6,11 @@ hand-written rows that test what an incremental build must re-check (an order an
 line whose contact has not arrived, a key-less row, an older and a newer version of staged
 orders, a line moved to another order, a product whose unit cost changed); then the missing
 contact, which must turn both orphans into staged rows, the only order of a buyer moved to
-another buyer and a product ten times dearer. After the third incremental build every base
-table, `int_orders_priced` and the buyers' facts from orders, order lines and what surrounds
-the orders must equal, row for row and column for column (the build stamps aside), what
+another buyer and a product ten times dearer; the second drop also bills an invoice to another
+contact, and the third moves a payment to another contact's invoice and settles an invoice past
+due. After the third incremental build every base table, `int_orders_priced`, the buyers' facts
+from orders, order lines and what surrounds the orders, and the payers' facts from invoices
+must equal, row for row and column for column (the build stamps aside), what
 `dbt build --full-refresh` computes from the same raw tables; so must the buyers' facts after
 the evaluation date moves back and forth, and the intermediate tables after a business-rule
 var they read takes a new value. Spark rebuilds these tables on every run, so it has
@@ -21,6 +23,7 @@ import csv
 import json
 import shutil
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -44,6 +47,7 @@ INCREMENTAL_SELECTION = (
     "+int_orders_aggregated_to_customers",
     "+int_order_lines_aggregated_to_customers",
     "+int_order_context_aggregated_to_customers",
+    "+int_invoices_aggregated_to_customers",
     "--indirect-selection",
     "cautious",
 )
@@ -52,6 +56,7 @@ INCREMENTAL_INTERMEDIATE_TABLES = (
     "int_orders_aggregated_to_customers",
     "int_order_lines_aggregated_to_customers",
     "int_order_context_aggregated_to_customers",
+    "int_invoices_aggregated_to_customers",
 )
 # When a build wrote the row: differs between an incremental build and a rebuild by design.
 BUILD_STAMPS = {"_checked_at", "_priced_at", "_aggregated_at", "_aggregated_as_of"}
@@ -165,6 +170,14 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
             }
         ],
     )
+    # and an invoice now billed to another contact: both contacts' paying facts change
+    moved_invoice = first_day_rows("invoices")[2]
+    write_drop(
+        landing,
+        "invoices",
+        "2026-11-01",
+        [{**moved_invoice, "contact_id": order["contact_id"], "updated_at": "2026-10-31 12:00:00"}],
+    )
     load(warehouse)
     dbt(warehouse, "build", *INCREMENTAL_SELECTION)
 
@@ -247,8 +260,47 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
         "2026-11-02",
         [{**moved_order, "contact_id": order["contact_id"], "updated_at": "2026-10-31 12:00:00"}],
     )
+    # and, with no event after the evaluation date (it stays put), a payment moved to an
+    # invoice of another contact, and a payment that settles an invoice past due
+    moved_payment, other_invoice = first_day_rows("payments")[0], first_day_rows("invoices")[1]
+    [(settled_invoice, debtor, owed)] = warehouse.query(
+        f"select invoices.invoice_id, invoices.contact_id, "
+        f"invoices.amount - coalesce(sum(payments.amount), 0) "
+        f"from {staging}.stg_crm__invoices as invoices "
+        f"left join {staging}.stg_crm__payments as payments "
+        "on invoices.invoice_id = payments.invoice_id "
+        "where invoices.due_on < date '2026-10-31' "
+        "group by invoices.invoice_id, invoices.contact_id, invoices.amount "
+        "having invoices.amount > coalesce(sum(payments.amount), 0) "
+        "order by invoices.invoice_id limit 1"
+    )
+    write_drop(
+        landing,
+        "payments",
+        "2026-11-02",
+        [
+            {
+                **moved_payment,
+                "invoice_id": other_invoice["invoice_id"],
+                "updated_at": "2026-10-31 12:00:00",
+            },
+            {
+                **moved_payment,
+                "payment_id": "INC-PAY1",
+                "invoice_id": settled_invoice,
+                "paid_on": "2026-10-31",
+                "amount": f"{owed:.2f}",
+                "updated_at": "2026-10-31 12:00:00",
+            },
+        ],
+    )
     load(warehouse)
     dbt(warehouse, "build", *INCREMENTAL_SELECTION)
+    [(moved_payment_payer,)] = warehouse.query(
+        f"select contact_id from {staging}.stg_crm__invoices "
+        f"where invoice_id = '{moved_payment['invoice_id']}'"
+    )
+    warehouse.payers_changed_by_drop_3 = {moved_payment_payer, other_invoice["contact_id"], debtor}
     warehouse.older_arrival = (existing_old["order_id"], status_before)
     warehouse.newer_arrival = existing_new["order_id"]
     warehouse.moved_line = (moved_line["order_id"], existing_old["order_id"])
@@ -372,6 +424,27 @@ def test_the_last_build_reaggregated_only_the_buyers_it_touched(incremental_ware
     assert len(touched) < sum(count for _, count in stamps) / 10
 
 
+def test_the_last_build_reaggregated_only_the_payers_it_touched(incremental_warehouse: Warehouse):
+    # The evaluation date did not move, so the contacts with open invoices (recomputed on
+    # every move of the date) were kept: only the three whose payments drop 3 changed were
+    # aggregated again (the payer a payment left, the one it went to, and the settled debtor).
+    intermediate = incremental_warehouse.schema("intermediate")
+    aggregate = f"{intermediate}.int_invoices_aggregated_to_customers"
+    reaggregated = {
+        contact_id
+        for (contact_id,) in incremental_warehouse.query(
+            f"select contact_id from {aggregate} "
+            f"where _aggregated_at = (select max(_aggregated_at) from {aggregate})"
+        )
+    }
+    assert reaggregated == incremental_warehouse.payers_changed_by_drop_3
+    [(open_elsewhere,)] = incremental_warehouse.query(
+        f"select count(*) from {aggregate} where open_invoices > 0 and _aggregated_at < "
+        f"(select max(_aggregated_at) from {aggregate})"
+    )
+    assert open_elsewhere > 0
+
+
 def test_a_touch_that_arrives_later_prompts_its_order(incremental_warehouse: Warehouse):
     intermediate = incremental_warehouse.schema("intermediate")
     assert incremental_warehouse.query(
@@ -449,6 +522,38 @@ def test_buyers_facts_follow_the_evaluation_date_back_and_forth(incremental_ware
     assert reaggregated == buyers_in_crossed_weeks & staged_buyers
     assert len(reaggregated) > 100
     assert len(reaggregated) < len(everyone) / 2
+
+    # and of the payers, those with an invoice or a payment in the week, and those who owed
+    # something on an invoice (of any due date) when the week began, worked out here
+    payments_per_invoice: dict[str, list[tuple[date, Decimal]]] = {}
+    for invoice_id, paid_on, amount in incremental_warehouse.query(
+        f"select invoice_id, paid_on, amount from {staging}.stg_crm__payments"
+    ):
+        payments_per_invoice.setdefault(invoice_id, []).append((paid_on, amount))
+    week_start, week_end = crossed_weeks[0]
+    payers_to_reaggregate = set()
+    for invoice_id, contact_id, invoiced_on, amount in incremental_warehouse.query(
+        f"select invoice_id, contact_id, invoiced_on, amount from {staging}.stg_crm__invoices"
+    ):
+        payments = payments_per_invoice.get(invoice_id, [])
+        paid_by_week_start = sum(paid for paid_on, paid in payments if paid_on <= week_start)
+        if (
+            week_start < invoiced_on <= week_end
+            or any(week_start < paid_on <= week_end for paid_on, _ in payments)
+            or (invoiced_on <= week_start and paid_by_week_start < amount)
+        ):
+            payers_to_reaggregate.add(contact_id)
+    payers = f"{intermediate}.int_invoices_aggregated_to_customers"
+    reaggregated_payers = {
+        contact_id
+        for (contact_id,) in incremental_warehouse.query(
+            f"select contact_id from {payers} "
+            f"where _aggregated_at = (select max(_aggregated_at) from {payers})"
+        )
+    }
+    staged_payers = {row[0] for row in incremental["int_invoices_aggregated_to_customers"]}
+    assert reaggregated_payers == payers_to_reaggregate & staged_payers
+    assert 10 < len(reaggregated_payers) < len(staged_payers) / 2
     assert incremental == build("--full-refresh")
 
 
