@@ -7,10 +7,10 @@ line whose contact has not arrived, a key-less row, an older and a newer version
 orders, a line moved to another order, a product whose unit cost changed); then the missing
 contact, which must turn both orphans into staged rows, the only order of a buyer moved to
 another buyer and a product ten times dearer; the second drop also bills an invoice to another
-contact, and the third moves a payment to another contact's invoice and settles an invoice past
-due. After the third incremental build every base table, `int_orders_priced`, the buyers' facts
-from orders, order lines and what surrounds the orders, and the payers' facts from invoices
-must equal, row for row and column for column (the build stamps aside), what
+contact and records a touch against another contact, and the third moves a payment to another
+contact's invoice and settles an invoice past due. After the third incremental build every base
+table, `int_orders_priced`, the buyers' facts from orders, order lines and what surrounds the
+orders, the payers' facts from invoices and the contacts' touch counts must equal, row for row and column for column (the build stamps aside), what
 `dbt build --full-refresh` computes from the same raw tables; so must the buyers' facts after
 the evaluation date moves back and forth, and the intermediate tables after a business-rule
 var they read takes a new value. Spark rebuilds these tables on every run, so it has
@@ -48,6 +48,7 @@ INCREMENTAL_SELECTION = (
     "+int_order_lines_aggregated_to_customers",
     "+int_order_context_aggregated_to_customers",
     "+int_invoices_aggregated_to_customers",
+    "+int_touches_aggregated_to_customers",
     "--indirect-selection",
     "cautious",
 )
@@ -57,6 +58,7 @@ INCREMENTAL_INTERMEDIATE_TABLES = (
     "int_order_lines_aggregated_to_customers",
     "int_order_context_aggregated_to_customers",
     "int_invoices_aggregated_to_customers",
+    "int_touches_aggregated_to_customers",
 )
 # When a build wrote the row: differs between an incremental build and a rebuild by design.
 BUILD_STAMPS = {"_checked_at", "_priced_at", "_aggregated_at", "_aggregated_as_of"}
@@ -95,6 +97,18 @@ def table_rows(
     ]
     rows = warehouse.query(f"select {', '.join(columns)} from {schema}.{table}")
     return sorted(rows, key=lambda row: tuple((v is None, str(v)) for v in row))
+
+
+def reaggregated_by_the_last_build(warehouse: Warehouse, table: str) -> set[str]:
+    """The contacts of a per-contact incremental table that its last build computed again."""
+    aggregate = f"{warehouse.schema('intermediate')}.{table}"
+    return {
+        contact_id
+        for (contact_id,) in warehouse.query(
+            f"select contact_id from {aggregate} "
+            f"where _aggregated_at = (select max(_aggregated_at) from {aggregate})"
+        )
+    }
 
 
 def built_tables(warehouse: Warehouse) -> dict[str, list[tuple]]:
@@ -177,6 +191,14 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
         "invoices",
         "2026-11-01",
         [{**moved_invoice, "contact_id": order["contact_id"], "updated_at": "2026-10-31 12:00:00"}],
+    )
+    # and a touch now recorded against another contact: both contacts' touch counts change
+    moved_touch = first_day_rows("marketing_touches")[1]
+    write_drop(
+        landing,
+        "marketing_touches",
+        "2026-11-01",
+        [{**moved_touch, "contact_id": order["contact_id"], "updated_at": "2026-10-31 12:00:00"}],
     )
     load(warehouse)
     dbt(warehouse, "build", *INCREMENTAL_SELECTION)
@@ -430,19 +452,24 @@ def test_the_last_build_reaggregated_only_the_payers_it_touched(incremental_ware
     # aggregated again (the payer a payment left, the one it went to, and the settled debtor).
     intermediate = incremental_warehouse.schema("intermediate")
     aggregate = f"{intermediate}.int_invoices_aggregated_to_customers"
-    reaggregated = {
-        contact_id
-        for (contact_id,) in incremental_warehouse.query(
-            f"select contact_id from {aggregate} "
-            f"where _aggregated_at = (select max(_aggregated_at) from {aggregate})"
+    assert (
+        reaggregated_by_the_last_build(
+            incremental_warehouse, "int_invoices_aggregated_to_customers"
         )
-    }
-    assert reaggregated == incremental_warehouse.payers_changed_by_drop_3
+        == incremental_warehouse.payers_changed_by_drop_3
+    )
     [(open_elsewhere,)] = incremental_warehouse.query(
         f"select count(*) from {aggregate} where open_invoices > 0 and _aggregated_at < "
         f"(select max(_aggregated_at) from {aggregate})"
     )
     assert open_elsewhere > 0
+
+
+def test_the_last_build_recounted_only_the_touches_it_touched(incremental_warehouse: Warehouse):
+    # drop 3 brought one touch, for the researched buyer, and did not move the date
+    assert reaggregated_by_the_last_build(
+        incremental_warehouse, "int_touches_aggregated_to_customers"
+    ) == {incremental_warehouse.researched_buyer}
 
 
 def test_a_touch_that_arrives_later_prompts_its_order(incremental_warehouse: Warehouse):
@@ -472,8 +499,6 @@ def test_incremental_tables_equal_a_rebuild_from_raw(incremental_warehouse: Ware
 
 def test_buyers_facts_follow_the_evaluation_date_back_and_forth(incremental_warehouse: Warehouse):
     staging = incremental_warehouse.schema("staging")
-    intermediate = incremental_warehouse.schema("intermediate")
-    aggregate = f"{intermediate}.int_orders_aggregated_to_customers"
 
     def build(*args: str) -> dict[str, list[tuple]]:
         """The buyers' facts (the incremental tables after int_orders_priced) after the build."""
@@ -483,19 +508,12 @@ def test_buyers_facts_follow_the_evaluation_date_back_and_forth(incremental_ware
             for table in INCREMENTAL_INTERMEDIATE_TABLES[1:]
         }
 
-    def reaggregated_by_the_last_build() -> set[str]:
-        return {
-            contact_id
-            for (contact_id,) in incremental_warehouse.query(
-                f"select contact_id from {aggregate} "
-                f"where _aggregated_at = (select max(_aggregated_at) from {aggregate})"
-            )
-        }
-
     # back five months: every buyer is aggregated again
     as_of = ("--vars", "{as_of_date: '2026-03-31'}")
     incremental = build()
-    everyone = reaggregated_by_the_last_build()
+    everyone = reaggregated_by_the_last_build(
+        incremental_warehouse, "int_orders_aggregated_to_customers"
+    )
     assert incremental == build("--full-refresh")
     assert len(everyone) == len(incremental["int_orders_aggregated_to_customers"])
 
@@ -516,7 +534,9 @@ def test_buyers_facts_follow_the_evaluation_date_back_and_forth(incremental_ware
         )
         if any(start < ordered_on <= end for start, end in crossed_weeks)
     }
-    reaggregated = reaggregated_by_the_last_build()
+    reaggregated = reaggregated_by_the_last_build(
+        incremental_warehouse, "int_orders_aggregated_to_customers"
+    )
     # (a contact with no order up to the evaluation date has no row)
     staged_buyers = {row[0] for row in incremental["int_orders_aggregated_to_customers"]}
     assert reaggregated == buyers_in_crossed_weeks & staged_buyers
@@ -543,14 +563,9 @@ def test_buyers_facts_follow_the_evaluation_date_back_and_forth(incremental_ware
             or (invoiced_on <= week_start and paid_by_week_start < amount)
         ):
             payers_to_reaggregate.add(contact_id)
-    payers = f"{intermediate}.int_invoices_aggregated_to_customers"
-    reaggregated_payers = {
-        contact_id
-        for (contact_id,) in incremental_warehouse.query(
-            f"select contact_id from {payers} "
-            f"where _aggregated_at = (select max(_aggregated_at) from {payers})"
-        )
-    }
+    reaggregated_payers = reaggregated_by_the_last_build(
+        incremental_warehouse, "int_invoices_aggregated_to_customers"
+    )
     staged_payers = {row[0] for row in incremental["int_invoices_aggregated_to_customers"]}
     assert reaggregated_payers == payers_to_reaggregate & staged_payers
     assert 10 < len(reaggregated_payers) < len(staged_payers) / 2
