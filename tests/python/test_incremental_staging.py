@@ -2,19 +2,19 @@
 rebuild from raw ends.
 
 The shipped sample arrives in three drops: its first three days; then its last day with
-hand-written rows that test what an incremental build must re-check (an order and an order
-line whose contact has not arrived, a key-less row, an older and a newer version of staged
-orders, a line moved to another order, a product whose unit cost changed); then the missing
-contact, which must turn both orphans into staged rows, the only order of a buyer moved to
-another buyer and a product ten times dearer; the second drop also bills an invoice to another
-contact and records a touch against another contact, and the third moves a payment to another
-contact's invoice and settles an invoice past due. After the third incremental build every base
-table, `int_orders_priced`, the buyers' facts from orders, order lines and what surrounds the
-orders, the payers' facts from invoices and the contacts' touch counts must equal, row for row and column for column (the build stamps aside), what
-`dbt build --full-refresh` computes from the same raw tables; so must the buyers' facts after
-the evaluation date moves back and forth, and the intermediate tables after a business-rule
-var they read takes a new value. Spark rebuilds these tables on every run, so it has
-no incremental path to test.
+hand-written rows that test what an incremental build must re-check (an order and an order line
+whose contact has not arrived, a key-less row, an older and a newer version of staged orders, a
+line moved to another order, a product whose unit cost changed); then the missing contact,
+which must turn both orphans into staged rows, the only order of a buyer moved to another buyer
+and a product ten times dearer; the second drop also bills an invoice to another contact and
+records a touch against another contact, and the third moves a payment to another contact's
+invoice and settles an invoice past due. After the third incremental build every base table,
+`int_orders_priced`, the buyers' facts from orders, order lines and what surrounds the orders,
+the payers' facts from invoices and the contacts' touch counts must equal, row for row and
+column for column (the build stamps aside), what `dbt build --full-refresh` computes from the
+same raw tables; so must the buyers' facts after the evaluation date moves back and forth, and
+the intermediate tables after a business-rule var they read takes a new value. Spark rebuilds
+these tables on every run, so it has no incremental path to test.
 """
 
 from __future__ import annotations

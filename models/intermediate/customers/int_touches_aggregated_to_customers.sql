@@ -10,6 +10,10 @@
 {%- set touch_types = [
     'impression', 'send', 'open', 'click', 'visit', 'form', 'demo_request', 'quote_request'
 ] -%}
+{%- set touch_columns = ['touches', 'engagement_touches'] -%}
+{%- for touch_type in touch_types -%}
+{%- do touch_columns.append(touch_type ~ '_touches') -%}
+{%- endfor -%}
 {{ crm_incremental_per_contact_config('touches') }}
 
 with as_of as (
@@ -73,10 +77,6 @@ touches_per_contact as (
 
 )
 
-{% set touch_columns = ['touches', 'engagement_touches'] -%}
-{%- for touch_type in touch_types -%}
-    {%- do touch_columns.append(touch_type ~ '_touches') -%}
-{%- endfor -%}
 {{ crm_select_aggregated(
     'touches_per_contact',
     touch_columns + ['first_touch_date', 'last_touch_date', 'first_engagement_date'],
