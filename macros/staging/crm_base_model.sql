@@ -12,8 +12,11 @@
     outcome started: a downstream incremental model finds the rows that changed since its own
     last build by this stamp).
 
-    parents: {column: relation} whose key must exist for the row to be kept; a reference
-    that points nowhere rejects the row as orphan_<column>.
+    parents: {column: the parent entity's base model}, for each column the contract gives a
+    `references: entity.key` (checked when the model compiles); the row is kept only when
+    that key is staged (the parent's latest good rows), and a reference that points
+    nowhere rejects the row as orphan_<column>. Refs, not names, so that dbt builds the
+    parent first.
 
     Incremental builds (dbt_project.yml) re-check only the raw rows whose outcome can change:
     the rows of loads not yet in the table, every row of a key those loads touch (its
@@ -31,6 +34,7 @@
 {%- set columns = crm_contract_columns(node) -%}
 {%- set key = node.config.meta.get('key') or node.meta.get('key') -%}
 {%- set version_column = node.config.meta.get('version_column') or node.meta.get('version_column') -%}
+{%- do crm_assert_parents_follow_the_contract(entity, columns, parents) -%}
 
 with
 
@@ -144,7 +148,8 @@ checked as (
     {%- for column_name, parent in parents.items() %}
     {%- set parent_entity, parent_key = crm_reference(columns, column_name) %}
     left join (
-        select {{ parent_key }} as parent_key from {{ parent }}
+        select staged_parent.{{ parent_key }} as parent_key
+        from ({{ crm_latest_good_rows(parent) }}) as staged_parent
     ) as parent_{{ loop.index }}
         on typed.{{ column_name }} = parent_{{ loop.index }}.parent_key
     {%- endfor %}
@@ -240,18 +245,15 @@ where not exists (
     instead of every staged parent key. A parent row stamped by the same invocation as that
     latest stamp was already there when this table was built then (dbt builds the parent
     first), so `>` is enough; `>=` would take every parent row again in the first build after
-    a full refresh, which stamps all of them at once. Found through the parent entity of the
-    contract's `references`, whose base model holds the stamps the staged view leaves out. -#}
+    a full refresh, which stamps all of them at once. -#}
 {% macro crm_orphan_whose_parent_is_staged_condition(columns, parents) -%}
-    {%- for column_name in parents -%}
+    {%- for column_name, parent in parents.items() -%}
         {%- set parent_entity, parent_key = crm_reference(columns, column_name) -%}
         (
             _reject_reasons like '%orphan_{{ column_name }}%'
             and {{ column_name }} in (
                 select staged_parent.{{ parent_key }}
-                from (
-                    {{ crm_latest_good_rows(crm_model_relation('base_crm__' ~ parent_entity)) }}
-                ) as staged_parent
+                from ({{ crm_latest_good_rows(parent) }}) as staged_parent
                 where staged_parent._checked_at > (select max(_checked_at) from {{ this }})
             )
         ){% if not loop.last %} or {% endif %}
@@ -259,6 +261,28 @@ where not exists (
         1 = 0
     {%- endfor -%}
 {%- endmacro %}
+
+
+{#- Each parent a base model passes is the base model of the entity its column references in
+    the contract, and every referencing column has one: the contract is where references are
+    declared, the model file only names them again for dbt's graph. -#}
+{% macro crm_assert_parents_follow_the_contract(entity, columns, parents) %}
+    {%- set expected = {} -%}
+    {%- for column in columns if column.references -%}
+        {%- do expected.update({column.name: 'base_crm__' ~ column.references.split('.')[0]}) -%}
+    {%- endfor -%}
+    {%- set passed = {} -%}
+    {%- for column_name, parent in parents.items() -%}
+        {%- do passed.update({column_name: parent.identifier}) -%}
+    {%- endfor -%}
+    {%- if passed != expected -%}
+        {{ exceptions.raise_compiler_error(
+            "base_crm__" ~ entity ~ ": parents " ~ passed ~ " do not match the contract's references "
+            ~ expected ~ " (docs/extract_contract.yml). Pass parents={column: ref('base_crm__<entity>')} "
+            ~ "for each column with `references: <entity>.<key>`."
+        ) }}
+    {%- endif -%}
+{% endmacro %}
 
 
 {#- The source node of crm.<entity> from the dbt graph. -#}

@@ -6,12 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import shutil
+import subprocess
 from collections import Counter
 from datetime import datetime
 
 import pytest
 
-from scripts.contract import load_contract
+from scripts.contract import PROJECT_DIR, load_contract
+from scripts.run_pipeline import DBT_EXECUTABLE, engine_environment
 from tests.python.conftest import SAMPLE_LANDING, Warehouse, base_env
 from tests.python.reference_staging import read_rows, reference_staging
 
@@ -136,3 +138,30 @@ def test_a_new_orders_drop_loads_alone_and_is_staged(tmp_path):
     assert warehouse.query(
         "select contact_id from main_staging.stg_crm__orders where order_id = 'NEW-ORDER-1'"
     ) == [contact]
+
+
+def test_a_base_model_whose_parents_differ_from_the_contract_does_not_compile(tmp_path):
+    # The contract declares each reference; a base model names its parents again for dbt's
+    # graph. A copy of the project whose payments name the orders as the invoice's parent
+    # must stop at compile time, naming the model, the column and what the contract says.
+    project = tmp_path / "project"
+    for name in ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "tests/dbt"):
+        source = PROJECT_DIR / name
+        if source.is_dir():
+            shutil.copytree(source, project / name)
+        else:
+            (project / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, project / name)
+    payments = project / "models" / "staging" / "crm" / "base" / "base_crm__payments.sql"
+    text = payments.read_text(encoding="utf-8")
+    assert "ref('base_crm__invoices')" in text
+    payments.write_text(text.replace("ref('base_crm__invoices')", "ref('base_crm__orders')"))
+    env = {**engine_environment(), **base_env(tmp_path)}
+    command = [DBT_EXECUTABLE, "compile", "--select", "base_crm__payments", "--target", "duckdb"]
+    command += ["--project-dir", str(project), "--profiles-dir", str(project)]
+    failed = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)
+    assert failed.returncode != 0
+    assert (
+        "base_crm__payments: parents {'invoice_id': 'base_crm__orders'} do not match the "
+        "contract's references {'invoice_id': 'base_crm__invoices'}"
+    ) in " ".join(failed.stdout.split())

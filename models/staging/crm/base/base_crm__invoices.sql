@@ -1,4 +1,4 @@
 {{ crm_base_model(source('crm', 'invoices'), 'invoices', parents={
-    'order_id': ref('stg_crm__orders'),
-    'contact_id': ref('stg_crm__contacts'),
+    'order_id': ref('base_crm__orders'),
+    'contact_id': ref('base_crm__contacts'),
 }) }}

@@ -1,4 +1,4 @@
 {{ crm_base_model(source('crm', 'orders'), 'orders', parents={
-    'contact_id': ref('stg_crm__contacts'),
-    'consumer_contact_id': ref('stg_crm__contacts'),
+    'contact_id': ref('base_crm__contacts'),
+    'consumer_contact_id': ref('base_crm__contacts'),
 }) }}

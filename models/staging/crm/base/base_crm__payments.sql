@@ -1,3 +1,3 @@
 {{ crm_base_model(source('crm', 'payments'), 'payments', parents={
-    'invoice_id': ref('stg_crm__invoices'),
+    'invoice_id': ref('base_crm__invoices'),
 }) }}

@@ -1,3 +1,3 @@
 {{ crm_base_model(source('crm', 'support_tickets'), 'support_tickets', parents={
-    'contact_id': ref('stg_crm__contacts'),
+    'contact_id': ref('base_crm__contacts'),
 }) }}
