@@ -614,6 +614,43 @@ def test_a_rule_var_given_a_new_value_reaches_every_row(incremental_warehouse: W
             assert incremental[table] == rebuilt[table], (name, table)
 
 
+def test_a_ticket_label_mapped_anew_reaches_the_order_context(incremental_warehouse: Warehouse):
+    # The staged tickets take their category from the seed ticket_category_map, so mapping a
+    # label anew changes which tickets are complaints though no ticket is rechecked: the
+    # order context keeps the map in its fingerprint and counts every contact again.
+    table = "int_order_context_aggregated_to_customers"
+    staging = incremental_warehouse.schema("staging")
+    category_map = f"{incremental_warehouse.schema('reference')}.ticket_category_map"
+
+    def run(*args: str) -> list[tuple]:
+        dbt(incremental_warehouse, "run", *args, "--select", table)
+        return table_rows(incremental_warehouse, "intermediate", table)
+
+    def facts() -> list[tuple]:
+        return table_rows(
+            incremental_warehouse, "intermediate", table, leave_out=BUILD_STAMPS | FINGERPRINTS
+        )
+
+    run()  # with the project's vars again, which the test above changed
+    before = facts()
+    [(label,)] = incremental_warehouse.query(
+        f"select lower(category_label) from {staging}.stg_crm__support_tickets "
+        "where ticket_category = 'question' "
+        "group by lower(category_label) order by count(*) desc, lower(category_label) limit 1"
+    )
+    incremental_warehouse.execute(
+        f"update {category_map} set canonical_category = 'complaint' "
+        f"where crm_category_label = '{label}'"
+    )
+    try:
+        incremental = run()
+        rebuilt = run("--full-refresh")
+        assert facts() != before, f"{label} as a complaint changes no fact in the sample"
+        assert incremental == rebuilt
+    finally:
+        dbt(incremental_warehouse, "seed", "--select", "ticket_category_map")
+
+
 def test_a_raw_table_that_lost_a_load_asks_for_a_full_refresh(incremental_warehouse: Warehouse):
     incremental_warehouse.execute(
         "delete from raw.orders where _load_id = (select max(_load_id) from raw.orders)"

@@ -5,9 +5,11 @@
     Incremental (DuckDB, PostgreSQL), like int_orders_aggregated_to_customers: a build
     aggregates again only the buyers in crm_buyers_to_reaggregate, the contacts of the touches
     and tickets staging rechecked since the last build, and the contacts with a complaint the
-    evaluation date's move let in or out. A contact left with nothing to count is deleted by
-    the post-hook. Spark rebuilds the table each run. After changing this model's SQL, build
-    it with --full-refresh. -#}
+    evaluation date's move let in or out; every contact when a var it reads or the seed
+    ticket_category_map changes (the staged tickets take their category from it, so a label
+    mapped anew makes other tickets complaints without any ticket being rechecked). A contact
+    left with nothing to count is deleted by the post-hook. Spark rebuilds the table each run.
+    After changing this model's SQL, build it with --full-refresh. -#}
 -- depends_on: {{ ref('int_orders_priced') }}
 -- depends_on: {{ ref('base_crm__orders') }}
 -- depends_on: {{ ref('base_crm__marketing_touches') }}
@@ -20,17 +22,19 @@ with as_of as (
 
 ),
 
-rule_settings as (
+rule_inputs as (
 
-    select {{ crm_fingerprint([], settings=['prompt_lookback_days', 'distrust_window_days']) }}
-        as fingerprint
+    select {{ crm_fingerprint(
+        [[ref('ticket_category_map'), ['crm_category_label', 'canonical_category']]],
+        settings=['prompt_lookback_days', 'distrust_window_days'],
+    ) }} as fingerprint
 
 ),
 
 {% if is_incremental() -%}
 since_last_build as (
 
-    {{ crm_since_last_build(this, 'as_of', inputs_fingerprint='rule_settings') }}
+    {{ crm_since_last_build(this, 'as_of', inputs_fingerprint='rule_inputs') }}
 
 ),
 
@@ -160,5 +164,5 @@ per_buyer as (
     'per_buyer',
     ['prompted_orders', 'complaints_soon_after_purchase'],
     'contacts_to_reaggregate',
-    inputs_fingerprint='rule_settings',
+    inputs_fingerprint='rule_inputs',
 ) }}
