@@ -60,6 +60,7 @@
       row, its `fingerprint`, of an input the table reads whole) differs from the one the
       table was built with. -#}
 {% macro crm_since_last_build(aggregate, as_of, inputs_fingerprint=none) -%}
+    {%- do crm_assert_built_with_stamps(aggregate) -%}
     select
         coalesce(
             max(aggregated._aggregated_at), cast('1900-01-01' as {{ dbt.type_timestamp() }})
@@ -79,6 +80,24 @@
     {%- endif %}
     left join {{ aggregate }} as aggregated
         on true
+{%- endmacro %}
+
+
+{#- A per-contact table that an older version of the project built whole has no build stamps
+    for an incremental build to read (DuckDB would stop with a binder error on
+    `_aggregated_at`): say which table and how to rebuild it once. -#}
+{% macro crm_assert_built_with_stamps(aggregate) -%}
+    {%- if execute -%}
+        {%- set names = adapter.get_columns_in_relation(aggregate) | map(attribute='name') | map('lower') | list -%}
+        {%- if '_aggregated_at' not in names -%}
+            {{ exceptions.raise_compiler_error(
+                aggregate ~ " was built by an older version of the project, without the build "
+                ~ "stamps an incremental build reads. Rebuild it once from scratch: `dbt build "
+                ~ "--full-refresh --select " ~ aggregate.identifier ~ "` (or scripts.run_pipeline "
+                ~ "--full-refresh, which rebuilds every incremental table)."
+            ) }}
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}
 
 

@@ -670,3 +670,24 @@ def test_full_refresh_reaches_both_dbt_builds(monkeypatch):
     run_pipeline.main(["--no-load", "--full-refresh"])
     run_pipeline.main(["--no-load"])
     assert [("--full-refresh" in args) for args in builds] == [True, True, False, False]
+
+
+def test_a_per_contact_table_without_stamps_asks_for_a_full_refresh(
+    incremental_warehouse: Warehouse,
+):
+    # what a table built whole by an older version of the project looks like to this one
+    intermediate = incremental_warehouse.schema("intermediate")
+    incremental_warehouse.execute(
+        f"alter table {intermediate}.int_touches_aggregated_to_customers drop column _aggregated_at"
+    )
+    select = ("--select", "int_touches_aggregated_to_customers")
+    failed = dbt(incremental_warehouse, "run", *select, check=False)
+    assert failed.returncode != 0
+    output = " ".join(failed.stdout.split())
+    assert 'int_touches_aggregated_to_customers" was built by an older version' in output
+    assert "dbt build --full-refresh --select int_touches_aggregated_to_customers" in output
+    dbt(incremental_warehouse, "run", "--full-refresh", *select)
+    assert incremental_warehouse.query(
+        f"select count(*) from {intermediate}.int_touches_aggregated_to_customers "
+        "where _aggregated_at is null"
+    ) == [(0,)]
