@@ -338,13 +338,23 @@ _LL_CHECKED = {"bgnbd": _bgnbd_ll, "mbgnbd": _mbgnbd_ll}
 
 
 # --------------------------------------------------------------------------- fitting
+def _weighted_sum(counts: np.ndarray, values: np.ndarray) -> float:
+    """sum(counts * values) by numpy's own summation, not `counts @ values`: a dot product
+    goes to BLAS, whose OpenBLAS threads spin on every core for each call, and whose
+    summation order follows the machine's core count. At 1M contacts the fit took 5.6-5.9 s
+    with `@` and 3.2-3.6 s with this; the parameters now depend only on the inputs."""
+    return float(np.sum(counts * values))
+
+
 def _neg_mean(counts: np.ndarray, n: int, per_row):
     """Minus the count-weighted mean of per-row log-likelihoods (`_..._ll` output), and of
     their derivatives when it holds them."""
     if not isinstance(per_row, tuple):
-        return -float(counts @ per_row) / n
+        return -_weighted_sum(counts, per_row) / n
     ll, derivatives = per_row
-    return -float(counts @ ll) / n, -np.array([counts @ d for d in derivatives]) / n
+    return -_weighted_sum(counts, ll) / n, -np.array(
+        [_weighted_sum(counts, d) for d in derivatives]
+    ) / n
 
 
 def _minimise(
