@@ -9,7 +9,8 @@
 
 {#- One text that changes whenever a value in any of `row_sets` changes, a row is added or a
     row goes, or one of the `settings` (names of project vars) is given another value: for
-    each [relation, [key, column, ...]] the rows listed in key order, then each var's name and
+    each [relation, [key, column, ...]] the rows listed in the order of those columns (rows
+    that share a key too, whatever order the engine reads them in), then each var's name and
     value. An incremental model keeps it on its rows to tell when an input it reads whole (the
     products, the currency rates, the business-rule vars it reads) has changed, so that every
     row must be computed again. Spark rebuilds those models on every run and never compares it
@@ -27,7 +28,7 @@
         {%- endfor -%}
         {%- if not loop.first %}{% do texts.append("'#'") %}{% endif -%}
         {%- do texts.append(
-            '(select ' ~ dbt.listagg(dbt.concat(values), "'|'", 'order by ' ~ columns[0])
+            '(select ' ~ dbt.listagg(dbt.concat(values), "'|'", 'order by ' ~ columns | join(', '))
             ~ ' from ' ~ relation ~ ')'
         ) -%}
     {%- endfor -%}
@@ -127,6 +128,37 @@
 {%- endmacro %}
 
 
+{#- The contacts of the rows of `relation` (aliased `changed`, which
+    `dated`, `changed_when` and `only_when` may name) that may change an incremental per-contact
+    table's facts, as `since` (from crm_since_last_build) tells:
+    - every row, when `since` says everyone must be computed again;
+    - the rows whose date (`dated`, an expression) lies in the days an edge of the evaluation
+      date's move crossed (crm_crossed_by_date_move; `window_days` as there);
+    - the rows that `changed_when` (an expression) picks;
+    of those, only the rows `only_when` (an expression) keeps. Each model names its own
+    relations and columns, the rule is written once here. -#}
+{% macro crm_contacts_of_changed_rows(
+    relation, since, dated=none, window_days=[], changed_when=none, only_when=none
+) -%}
+    select changed.contact_id
+    from {{ relation }} as changed
+    cross join {{ since }}
+    where
+        {%- if only_when %}
+        ({{ only_when }}) and
+        {%- endif %}
+        (
+            {{ since }}.everyone_again
+            {%- if dated %}
+            or {{ crm_crossed_by_date_move(dated, since, window_days) }}
+            {%- endif %}
+            {%- if changed_when %}
+            or ({{ changed_when }})
+            {%- endif %}
+        )
+{%- endmacro %}
+
+
 {#- The buyers whose facts in `aggregate` may differ from a rebuild's (`since`, from
     crm_since_last_build):
     - the buyers of every order priced again since the table was last built, and the buyers
@@ -135,20 +167,14 @@
     - the buyers with an order dated across an edge the evaluation date's move crossed;
     - everyone, when `since` says so. -#}
 {% macro crm_buyers_to_reaggregate(aggregate, since, window_days=[]) -%}
-    select priced.contact_id
-    from {{ ref('int_orders_priced') }} as priced
-    cross join {{ since }}
-    where
-        priced._priced_at > {{ since }}.aggregated_at
-        or {{ since }}.everyone_again
-        or {{ crm_crossed_by_date_move('priced.ordered_on', since, window_days) }}
+    {{ crm_contacts_of_changed_rows(
+        ref('int_orders_priced'), since, dated='changed.ordered_on', window_days=window_days,
+        changed_when='changed._priced_at > ' ~ since ~ '.aggregated_at',
+    ) }}
     union
     {{ crm_contacts_rechecked_since(ref('base_crm__orders'), since) }}
     union
-    select aggregated.contact_id
-    from {{ aggregate }} as aggregated
-    cross join {{ since }}
-    where {{ since }}.everyone_again
+    {{ crm_contacts_of_changed_rows(aggregate, since) }}
 {%- endmacro %}
 
 

@@ -86,19 +86,14 @@ contacts_to_reaggregate as (
     from {{ ref('stg_crm__invoices') }} as staged
     where staged.invoice_id in (select invoice_id from invoices_of_changed_payments)
     union
-    select staged.contact_id
-    from {{ ref('stg_crm__invoices') }} as staged
-    cross join since_last_build
-    where
-        since_last_build.everyone_again
-        or {{ crm_crossed_by_date_move('staged.invoiced_on', 'since_last_build') }}
+    {{ crm_contacts_of_changed_rows(
+        ref('stg_crm__invoices'), 'since_last_build', dated='changed.invoiced_on',
+    ) }}
     union
-    select aggregated.contact_id
-    from {{ this }} as aggregated
-    cross join since_last_build
-    where
-        since_last_build.everyone_again
-        or (aggregated.open_invoices > 0 and since_last_build.moved_to > since_last_build.moved_from)
+    {{ crm_contacts_of_changed_rows(
+        this, 'since_last_build',
+        changed_when='changed.open_invoices > 0 and since_last_build.moved_to > since_last_build.moved_from',
+    ) }}
 
 ),
 

@@ -46,12 +46,10 @@ contacts_to_reaggregate as (
     union
     {{ crm_contacts_rechecked_since(ref('base_crm__support_tickets'), 'since_last_build') }}
     union
-    select tickets.contact_id
-    from {{ ref('stg_crm__support_tickets') }} as tickets
-    cross join since_last_build
-    where
-        tickets.ticket_category = 'complaint'
-        and {{ crm_crossed_by_date_move('cast(tickets.opened_at as date)', 'since_last_build') }}
+    {{ crm_contacts_of_changed_rows(
+        ref('stg_crm__support_tickets'), 'since_last_build',
+        dated='cast(changed.opened_at as date)', only_when="changed.ticket_category = 'complaint'",
+    ) }}
 
 ),
 

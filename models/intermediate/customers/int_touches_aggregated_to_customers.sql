@@ -33,17 +33,12 @@ contacts_to_reaggregate as (
 
     {{ crm_contacts_rechecked_since(ref('base_crm__marketing_touches'), 'since_last_build') }}
     union
-    select staged.contact_id
-    from {{ ref('stg_crm__marketing_touches') }} as staged
-    cross join since_last_build
-    where
-        since_last_build.everyone_again
-        or {{ crm_crossed_by_date_move('cast(staged.touched_at as date)', 'since_last_build') }}
+    {{ crm_contacts_of_changed_rows(
+        ref('stg_crm__marketing_touches'), 'since_last_build',
+        dated='cast(changed.touched_at as date)',
+    ) }}
     union
-    select aggregated.contact_id
-    from {{ this }} as aggregated
-    cross join since_last_build
-    where since_last_build.everyone_again
+    {{ crm_contacts_of_changed_rows(this, 'since_last_build') }}
 
 ),
 
