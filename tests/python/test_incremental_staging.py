@@ -7,14 +7,15 @@ whose contact has not arrived, a key-less row, an older and a newer version of s
 line moved to another order, a product whose unit cost changed); then the missing contact,
 which must turn both orphans into staged rows, the only order of a buyer moved to another buyer
 and a product ten times dearer; the second drop also bills an invoice to another contact and
-records a touch against another contact, and the third moves a payment to another contact's
-invoice and settles an invoice past due. After the third incremental build every base table,
-`int_orders_priced`, the buyers' facts from orders, order lines and what surrounds the orders,
-the payers' facts from invoices and the contacts' touch counts must equal, row for row and
-column for column (the build stamps aside), what `dbt build --full-refresh` computes from the
-same raw tables; so must the buyers' facts after the evaluation date moves back and forth, and
-the intermediate tables after a business-rule var they read takes a new value. Spark rebuilds
-these tables on every run, so it has no incremental path to test.
+records a touch and a ticket against another contact, and the third moves a payment to another
+contact's invoice and settles an invoice past due. After the third incremental build every base
+table, `int_orders_priced`, the buyers' facts from orders, order lines and what surrounds the
+orders, the payers' facts from invoices, the contacts' touch counts and their service facts from
+tickets must equal, row for row and column for column (the build stamps aside), what `dbt build
+--full-refresh` computes from the same raw tables; so must the per-contact facts after the
+evaluation date moves back and forth, and the intermediate tables after a business-rule var they
+read, or the ticket category map, takes a new value. Spark rebuilds these tables on every run,
+so it has no incremental path to test.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ INCREMENTAL_SELECTION = (
     "+int_order_context_aggregated_to_customers",
     "+int_invoices_aggregated_to_customers",
     "+int_touches_aggregated_to_customers",
+    "+int_tickets_aggregated_to_customers",
     "--indirect-selection",
     "cautious",
 )
@@ -59,6 +61,7 @@ INCREMENTAL_INTERMEDIATE_TABLES = (
     "int_order_context_aggregated_to_customers",
     "int_invoices_aggregated_to_customers",
     "int_touches_aggregated_to_customers",
+    "int_tickets_aggregated_to_customers",
 )
 # When a build wrote the row: differs between an incremental build and a rebuild by design.
 BUILD_STAMPS = {"_checked_at", "_priced_at", "_aggregated_at", "_aggregated_as_of"}
@@ -70,6 +73,27 @@ def first_day_rows(entity: str) -> list[dict[str, str]]:
     # utf-8-sig: some sample files open with a byte-order mark, as exports from Excel do
     with (SAMPLE_LANDING / entity / "2026-10-28.csv").open(encoding="utf-8-sig", newline="") as f:
         return list(csv.DictReader(f))
+
+
+def first_row_of_another_contact(entity: str, contact_id: str) -> dict[str, str]:
+    """The first row of the sample's first day that belongs to a contact other than
+    `contact_id`: moving it to `contact_id` changes two contacts' facts."""
+    return next(row for row in first_day_rows(entity) if row["contact_id"] != contact_id)
+
+
+def first_ticket_of_a_prospect() -> dict[str, str]:
+    """The first ticket of the sample's first day whose contact has no order on any day."""
+    buyers = set()
+    for day in sorted((SAMPLE_LANDING / "orders").glob("*.csv")):
+        with day.open(encoding="utf-8-sig", newline="") as f:
+            buyers.update(row["contact_id"] for row in csv.DictReader(f))
+    return next(row for row in first_day_rows("support_tickets") if row["contact_id"] not in buyers)
+
+
+def newer_version(row: dict[str, str], **changes: str) -> dict[str, str]:
+    """`row` with `changes`, as the CRM exports it once they are made: updated after every
+    staged version of the sample, so it replaces the staged row of its key."""
+    return {**row, **changes, "updated_at": "2026-10-31 12:00:00"}
 
 
 def write_drop(landing: Path, entity: str, day: str, rows: list[dict[str, str]]) -> None:
@@ -162,7 +186,7 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
             # older than the staged version: it must rank 2 and leave the staged row alone
             {**existing_old, "status": "cancelled", "updated_at": "2020-01-01 00:00:00"},
             # newer than the staged version: it replaces it
-            {**existing_new, "status": "returned", "updated_at": "2026-10-31 12:00:00"},
+            newer_version(existing_new, status="returned"),
         ],
     )
     write_drop(
@@ -176,13 +200,7 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
         landing,
         "products",
         "2026-11-01",
-        [
-            {
-                **product,
-                "unit_cost": f"{float(product['unit_cost']) + 1.25:.2f}",
-                "updated_at": "2026-10-31 12:00:00",
-            }
-        ],
+        [newer_version(product, unit_cost=f"{float(product['unit_cost']) + 1.25:.2f}")],
     )
     # and an invoice now billed to another contact: both contacts' paying facts change
     moved_invoice = first_day_rows("invoices")[2]
@@ -190,15 +208,25 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
         landing,
         "invoices",
         "2026-11-01",
-        [{**moved_invoice, "contact_id": order["contact_id"], "updated_at": "2026-10-31 12:00:00"}],
+        [newer_version(moved_invoice, contact_id=order["contact_id"])],
     )
     # and a touch now recorded against another contact: both contacts' touch counts change
-    moved_touch = first_day_rows("marketing_touches")[1]
+    moved_touch = first_row_of_another_contact("marketing_touches", order["contact_id"])
     write_drop(
         landing,
         "marketing_touches",
         "2026-11-01",
-        [{**moved_touch, "contact_id": order["contact_id"], "updated_at": "2026-10-31 12:00:00"}],
+        [newer_version(moved_touch, contact_id=order["contact_id"])],
+    )
+    # and a ticket now opened by another contact: both contacts' service facts change. Its
+    # first contact never orders in the sample, so no rule about orders recounts them: only
+    # the recheck of the ticket does.
+    moved_ticket = first_ticket_of_a_prospect()
+    write_drop(
+        landing,
+        "support_tickets",
+        "2026-11-01",
+        [newer_version(moved_ticket, contact_id=order["contact_id"])],
     )
     load(warehouse)
     dbt(warehouse, "build", *INCREMENTAL_SELECTION)
@@ -216,7 +244,7 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
         landing,
         "order_lines",
         "2026-11-02",
-        [{**moved_line, "order_id": existing_old["order_id"], "updated_at": "2026-10-31 12:00:00"}],
+        [newer_version(moved_line, order_id=existing_old["order_id"])],
     )
     # and a product ten times dearer: its rank among its category's prices moves, and with it
     # which of the category's products count as cheap (no order's price changes)
@@ -226,11 +254,9 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
         "products",
         "2026-11-02",
         [
-            {
-                **dearer_product,
-                "list_price": f"{float(dearer_product['list_price']) * 10:.2f}",
-                "updated_at": "2026-10-31 12:00:00",
-            }
+            newer_version(
+                dearer_product, list_price=f"{float(dearer_product['list_price']) * 10:.2f}"
+            )
         ],
     )
     # and a click on the day of a paid order of a buyer whom no research prompted so far: that
@@ -280,7 +306,7 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
         landing,
         "orders",
         "2026-11-02",
-        [{**moved_order, "contact_id": order["contact_id"], "updated_at": "2026-10-31 12:00:00"}],
+        [newer_version(moved_order, contact_id=order["contact_id"])],
     )
     # and, with no event after the evaluation date (it stays put), a payment moved to an
     # invoice of another contact, and a payment that settles an invoice past due
@@ -301,19 +327,14 @@ def incremental_warehouse(request, tmp_path_factory) -> Warehouse:
         "payments",
         "2026-11-02",
         [
-            {
-                **moved_payment,
-                "invoice_id": other_invoice["invoice_id"],
-                "updated_at": "2026-10-31 12:00:00",
-            },
-            {
-                **moved_payment,
-                "payment_id": "INC-PAY1",
-                "invoice_id": settled_invoice,
-                "paid_on": "2026-10-31",
-                "amount": f"{owed:.2f}",
-                "updated_at": "2026-10-31 12:00:00",
-            },
+            newer_version(moved_payment, invoice_id=other_invoice["invoice_id"]),
+            newer_version(
+                moved_payment,
+                payment_id="INC-PAY1",
+                invoice_id=settled_invoice,
+                paid_on="2026-10-31",
+                amount=f"{owed:.2f}",
+            ),
         ],
     )
     load(warehouse)
@@ -569,6 +590,34 @@ def test_buyers_facts_follow_the_evaluation_date_back_and_forth(incremental_ware
     staged_payers = {row[0] for row in incremental["int_invoices_aggregated_to_customers"]}
     assert reaggregated_payers == payers_to_reaggregate & staged_payers
     assert 10 < len(reaggregated_payers) < len(staged_payers) / 2
+
+    # and of the contacts with tickets, those with a ticket in the week or in the week 30 days
+    # before it (the last-30-days minutes), and the buyers with an order in the week (whose
+    # first order date may have moved), worked out here
+    ticket_weeks = [
+        (start - timedelta(days=days), end - timedelta(days=days))
+        for start, end in crossed_weeks[:1]
+        for days in (0, 30)
+    ]
+    contacts_to_recount = {
+        contact_id
+        for contact_id, opened_at in incremental_warehouse.query(
+            f"select contact_id, opened_at from {staging}.stg_crm__support_tickets"
+        )
+        if any(start < opened_at.date() <= end for start, end in ticket_weeks)
+    } | {
+        contact_id
+        for contact_id, ordered_on in incremental_warehouse.query(
+            f"select contact_id, ordered_on from {staging}.stg_crm__orders"
+        )
+        if week_start < ordered_on <= week_end
+    }
+    recounted = reaggregated_by_the_last_build(
+        incremental_warehouse, "int_tickets_aggregated_to_customers"
+    )
+    ticket_contacts = {row[0] for row in incremental["int_tickets_aggregated_to_customers"]}
+    assert recounted == contacts_to_recount & ticket_contacts
+    assert 10 < len(recounted) < len(ticket_contacts) / 2
     assert incremental == build("--full-refresh")
 
 
@@ -604,6 +653,8 @@ def test_a_rule_var_given_a_new_value_reaches_every_row(incremental_warehouse: W
         ("distrust_window_days", 90),
         ("cheap_price_max_percentile", 0.75),
         ("paid_order_statuses", ["paid", "shipped", "delivered"]),
+        ("business_hours_start", 10),
+        ("business_hours_end", 16),
     ):
         before = facts()
         settings[name] = value
@@ -614,22 +665,26 @@ def test_a_rule_var_given_a_new_value_reaches_every_row(incremental_warehouse: W
             assert incremental[table] == rebuilt[table], (name, table)
 
 
-def test_a_ticket_label_mapped_anew_reaches_the_order_context(incremental_warehouse: Warehouse):
+def test_a_ticket_label_mapped_anew_reaches_every_ticket_count(incremental_warehouse: Warehouse):
     # The staged tickets take their category from the seed ticket_category_map, so mapping a
     # label anew changes which tickets are complaints though no ticket is rechecked: the
-    # order context keeps the map in its fingerprint and counts every contact again.
-    table = "int_order_context_aggregated_to_customers"
+    # tables that count tickets by category keep the map in their fingerprint and count every
+    # contact again.
+    tables = ("int_order_context_aggregated_to_customers", "int_tickets_aggregated_to_customers")
     staging = incremental_warehouse.schema("staging")
     category_map = f"{incremental_warehouse.schema('reference')}.ticket_category_map"
 
-    def run(*args: str) -> list[tuple]:
-        dbt(incremental_warehouse, "run", *args, "--select", table)
-        return table_rows(incremental_warehouse, "intermediate", table)
+    def run(*args: str) -> dict[str, list[tuple]]:
+        dbt(incremental_warehouse, "run", *args, "--select", *tables)
+        return {table: table_rows(incremental_warehouse, "intermediate", table) for table in tables}
 
-    def facts() -> list[tuple]:
-        return table_rows(
-            incremental_warehouse, "intermediate", table, leave_out=BUILD_STAMPS | FINGERPRINTS
-        )
+    def facts() -> dict[str, list[tuple]]:
+        return {
+            table: table_rows(
+                incremental_warehouse, "intermediate", table, leave_out=BUILD_STAMPS | FINGERPRINTS
+            )
+            for table in tables
+        }
 
     run()  # with the project's vars again, which the test above changed
     before = facts()
@@ -645,8 +700,10 @@ def test_a_ticket_label_mapped_anew_reaches_the_order_context(incremental_wareho
     try:
         incremental = run()
         rebuilt = run("--full-refresh")
-        assert facts() != before, f"{label} as a complaint changes no fact in the sample"
-        assert incremental == rebuilt
+        after = facts()
+        for table in tables:
+            assert after[table] != before[table], f"{label} as a complaint changes no {table} fact"
+            assert incremental[table] == rebuilt[table], table
     finally:
         dbt(incremental_warehouse, "seed", "--select", "ticket_category_map")
 
