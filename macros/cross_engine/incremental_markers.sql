@@ -128,9 +128,9 @@
 {%- endmacro %}
 
 
-{#- The contacts of the rows of `relation` (aliased `changed`, which
-    `dated`, `changed_when` and `only_when` may name) that may change an incremental per-contact
-    table's facts, as `since` (from crm_since_last_build) tells:
+{#- The contacts of the rows of `relation` (aliased `changed`, which `dated`, `changed_when`
+    and `only_when` may name) that may change an incremental per-contact table's facts, as
+    `since` (from crm_since_last_build) tells:
     - every row, when `since` says everyone must be computed again;
     - the rows whose date (`dated`, an expression) lies in the days an edge of the evaluation
       date's move crossed (crm_crossed_by_date_move; `window_days` as there);
