@@ -233,3 +233,11 @@
 {% macro crm_timestamp_literal(moment) -%}
     cast('{{ moment.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
+
+
+{#- The row set (for crm_fingerprint) that decides each staged ticket's category: the seed
+    ticket_category_map, which stg_crm__support_tickets reads. A table that counts tickets by
+    category keeps it in its fingerprint, since a label mapped anew rechecks no ticket. -#}
+{% macro crm_ticket_category_inputs() -%}
+    {{ return([ref('ticket_category_map'), ['crm_category_label', 'canonical_category']]) }}
+{%- endmacro %}

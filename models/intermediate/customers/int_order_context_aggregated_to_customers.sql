@@ -25,7 +25,7 @@ with as_of as (
 rule_inputs as (
 
     select {{ crm_fingerprint(
-        [[ref('ticket_category_map'), ['crm_category_label', 'canonical_category']]],
+        [crm_ticket_category_inputs()],
         settings=['prompt_lookback_days', 'distrust_window_days'],
     ) }} as fingerprint
 

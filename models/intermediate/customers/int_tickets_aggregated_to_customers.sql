@@ -62,7 +62,7 @@ rule_inputs as (
     select {{ crm_fingerprint(
         [
             ['minute_rates', ['channel', 'rate']],
-            [ref('ticket_category_map'), ['crm_category_label', 'canonical_category']],
+            crm_ticket_category_inputs(),
         ],
         settings=['business_hours_start', 'business_hours_end'],
     ) }} as fingerprint
