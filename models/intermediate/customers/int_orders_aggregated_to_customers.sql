@@ -46,11 +46,13 @@ orders as (
 
 purchase_days as (
 
-    select distinct
+    select
         contact_id,
-        ordered_on
+        ordered_on,
+        sum(net_revenue) as purchase_day_net_revenue
     from orders
     where is_paid
+    group by contact_id, ordered_on
 
 ),
 
@@ -62,7 +64,8 @@ purchase_gaps as (
             'lag(ordered_on) over (partition by contact_id order by ordered_on)',
             'ordered_on'
         ) }} as days_since_previous_purchase,
-        row_number() over (partition by contact_id order by ordered_on desc) as recency_rank
+        row_number() over (partition by contact_id order by ordered_on desc) as recency_rank,
+        purchase_day_net_revenue
     from purchase_days
 
 ),
@@ -78,7 +81,11 @@ gaps_per_customer as (
         -- silence broken by the latest order is how a regained customer shows
         max(case when recency_rank = 1 then days_since_previous_purchase end) as latest_purchase_gap,
         avg(case when recency_rank > 1 then days_since_previous_purchase end)
-            as mean_days_between_earlier_purchases
+            as mean_days_between_earlier_purchases,
+        -- the value model's monetary input (Gamma-Gamma): the mean net revenue of the
+        -- purchase days after the first, the only day with no previous purchase
+        avg(case when days_since_previous_purchase is not null then purchase_day_net_revenue end)
+            as mean_repeat_purchase_value
     from purchase_gaps
     group by contact_id
 
@@ -159,6 +166,8 @@ per_buyer as (
         gaps_per_customer.mean_days_between_purchases,
         gaps_per_customer.latest_purchase_gap,
         gaps_per_customer.mean_days_between_earlier_purchases,
+        {{ value_model_as_double('gaps_per_customer.mean_repeat_purchase_value') }}
+            as mean_repeat_purchase_value,
         {{ crm_safe_divide(
             'gaps_per_customer.stddev_days_between_purchases',
             'gaps_per_customer.mean_days_between_purchases'
@@ -176,5 +185,5 @@ per_buyer as (
     'returned_orders', 'gross_revenue', 'discounts', 'refunds', 'net_revenue', 'cost_of_goods',
     'gross_margin', 'average_order_value', 'discounted_order_share', 'purchase_gaps',
     'mean_days_between_purchases', 'latest_purchase_gap', 'mean_days_between_earlier_purchases',
-    'purchase_gap_cv',
+    'purchase_gap_cv', 'mean_repeat_purchase_value',
 ], 'buyers_to_reaggregate') }}

@@ -8,14 +8,18 @@
                as the Gamma-Gamma model requires; null when x = 0)
     scripts/fit_value_model.py fits the models on these rows; the scoring models score them.
     Day counts are kept beside the weeks: they are the exact keys the scoring groups by. -#}
-with paid_orders as (
+with buyers as (
 
+    -- purchase days, their span and the repeat days' mean value are counted per buyer,
+    -- incrementally, with the other buying facts
     select
         contact_id,
-        ordered_on,
-        net_revenue
-    from {{ ref('int_orders_enriched') }}
-    where is_paid
+        first_order_date as first_purchase_date,
+        last_order_date as last_purchase_date,
+        distinct_purchase_days - 1 as repeat_purchase_count,
+        mean_repeat_purchase_value
+    from {{ ref('int_orders_aggregated_to_customers') }}
+    where paid_orders > 0
 
 ),
 
@@ -34,63 +38,24 @@ contacts as (
 
 ),
 
-purchase_days as (
-
-    select
-        contact_id,
-        ordered_on as purchased_on,
-        sum(net_revenue) as purchase_day_value
-    from paid_orders
-    group by contact_id, ordered_on
-
-),
-
-purchase_span as (
-
-    select
-        contact_id,
-        min(purchased_on) as first_purchase_date,
-        max(purchased_on) as last_purchase_date,
-        count(*) as purchase_day_count
-    from purchase_days
-    group by contact_id
-
-),
-
-repeat_purchase_value as (
-
-    select
-        purchase_days.contact_id,
-        avg(purchase_days.purchase_day_value) as mean_repeat_purchase_value
-    from purchase_days
-    inner join purchase_span
-        on purchase_days.contact_id = purchase_span.contact_id
-    where purchase_days.purchased_on > purchase_span.first_purchase_date
-    group by purchase_days.contact_id
-
-),
-
 summarised as (
 
     select
-        purchase_span.contact_id,
+        buyers.contact_id,
         as_of.as_of_date,
-        purchase_span.first_purchase_date,
-        purchase_span.last_purchase_date,
-        purchase_span.purchase_day_count - 1 as repeat_purchase_count,
-        {{ crm_days_between('purchase_span.first_purchase_date', 'purchase_span.last_purchase_date') }}
+        buyers.first_purchase_date,
+        buyers.last_purchase_date,
+        buyers.repeat_purchase_count,
+        {{ crm_days_between('buyers.first_purchase_date', 'buyers.last_purchase_date') }}
             as days_first_to_last_purchase,
-        {{ crm_days_between('purchase_span.first_purchase_date', 'as_of.as_of_date') }}
+        {{ crm_days_between('buyers.first_purchase_date', 'as_of.as_of_date') }}
             as days_first_purchase_to_as_of,
-        {{ value_model_as_double('repeat_purchase_value.mean_repeat_purchase_value') }}
-            as mean_repeat_purchase_value,
+        buyers.mean_repeat_purchase_value,
         coalesce(contacts.is_internal, false) as is_internal
-    from purchase_span
+    from buyers
     cross join as_of
-    left join repeat_purchase_value
-        on purchase_span.contact_id = repeat_purchase_value.contact_id
     left join contacts
-        on purchase_span.contact_id = contacts.contact_id
+        on buyers.contact_id = contacts.contact_id
 
 )
 
