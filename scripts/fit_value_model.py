@@ -305,8 +305,24 @@ def dbt_relations(target: str) -> ValueModelRelations:
     )
 
 
+#: What the fit reads of int_customers_value_model_inputs: not contact_id, whose strings
+#: took most of the read (1M contacts: 2.4 s for the table, 0.3 s for these).
+FIT_INPUT_COLUMNS = (
+    "repeat_purchase_count",
+    "weeks_first_to_last_purchase",
+    "weeks_first_purchase_to_as_of",
+    "mean_repeat_purchase_value",
+    "is_used_for_fitting",
+)
+
+
 def _quoted(relation: Relation, quote: str = '"') -> str:
     return f"{quote}{relation.schema}{quote}.{quote}{relation.identifier}{quote}"
+
+
+def _select(relation: Relation, columns: Iterable[str] | None, quote: str = '"') -> str:
+    listed = ", ".join(f"{quote}{c}{quote}" for c in columns) if columns else "*"
+    return f"select {listed} from {_quoted(relation, quote)}"
 
 
 class DuckDBWarehouse:
@@ -316,8 +332,8 @@ class DuckDBWarehouse:
         path = Path(os.environ.get("CRM_DUCKDB_PATH") or "warehouse/crm.duckdb")
         self.con = duckdb.connect(str(path if path.is_absolute() else PROJECT_DIR / path))
 
-    def read(self, relation: Relation) -> pd.DataFrame:
-        return self.con.execute(f"select * from {_quoted(relation)}").fetchdf()
+    def read(self, relation: Relation, columns: Iterable[str] | None = None) -> pd.DataFrame:
+        return self.con.execute(_select(relation, columns)).fetchdf()
 
     def replace_parameters(self, relation: Relation, parameters: pd.DataFrame) -> None:
         types = {"string": "varchar", "double": "double", "bigint": "bigint"}
@@ -349,9 +365,9 @@ class PostgresWarehouse:
             dbname=os.environ.get("CRM_PG_DBNAME", "crm_warehouse"),
         )
 
-    def read(self, relation: Relation) -> pd.DataFrame:
+    def read(self, relation: Relation, columns: Iterable[str] | None = None) -> pd.DataFrame:
         with self.con.cursor() as cur:
-            cur.execute(f"select * from {_quoted(relation)}")
+            cur.execute(_select(relation, columns))
             names = [d[0] for d in cur.description]
             return pd.DataFrame(cur.fetchall(), columns=names)
 
@@ -405,8 +421,8 @@ class SparkWarehouse:
         )
         self.spark.sparkContext.setLogLevel("ERROR")
 
-    def read(self, relation: Relation) -> pd.DataFrame:
-        return self.spark.table(_quoted(relation, "`")).toPandas()
+    def read(self, relation: Relation, columns: Iterable[str] | None = None) -> pd.DataFrame:
+        return self.spark.sql(_select(relation, columns, "`")).toPandas()
 
     def replace_parameters(self, relation: Relation, parameters: pd.DataFrame) -> None:
         from pyspark.sql import types as T
@@ -465,10 +481,9 @@ def run(target: str) -> pd.DataFrame:
         if len(settings_rows) != 1:
             raise SystemExit(f"{relations.settings} should hold one row, not {len(settings_rows)}")
         settings = Settings.from_row(settings_rows.iloc[0])
-        # Tables come back in no particular order, and the optimiser's result depends on
-        # the order of the sums in the likelihood (parameters differ around the 7th
-        # digit): sort, so the same inputs always give the same parameters.
-        inputs = warehouse.read(relations.inputs).sort_values("contact_id", ignore_index=True)
+        # In no particular order: the fit sums over the distinct input rows, sorted, so the
+        # same inputs give the same parameters whatever order they come in.
+        inputs = warehouse.read(relations.inputs, FIT_INPUT_COLUMNS)
         parameters = fit_value_models(inputs, settings)
         warehouse.replace_parameters(relations.parameters, parameters)
     finally:

@@ -484,9 +484,13 @@ def _check_counts(model: str, n_customers: int, n_repeat: int, min_repeat_buyers
         )
 
 
-def _purchase_starts(x: np.ndarray, T: np.ndarray, n_starts: int) -> list[np.ndarray]:
-    total_t = float(np.sum(T))
-    rate = float(np.sum(x)) / total_t if total_t > 0 else 1.0
+def _purchase_starts(
+    x: np.ndarray, T: np.ndarray, counts: np.ndarray, n_starts: int
+) -> list[np.ndarray]:
+    """Starting points from the distinct rows and their counts, like every sum of a fit, so
+    that the fit does not depend on the order its inputs come in."""
+    total_t = _weighted_sum(counts, T)
+    rate = _weighted_sum(counts, x) / total_t if total_t > 0 else 1.0
     rate = min(max(rate, 1e-4), 1e4)
     # (r, alpha, a, b): mean purchase rate r/alpha = observed repeat rate; mean dropout
     # probability a/(a+b) of 1/4, 1/3 and 1/6 with different heterogeneity.
@@ -533,10 +537,10 @@ def fit_purchase_model(
         return _neg_mean(counts, n, checked_ll(tuple(params), ux, ut_x, uT, by_x, gradient))
 
     theta, converged, message, values = _minimise(
-        neg_mean_ll, _purchase_starts(x, T, n_starts), penalizer_coef
+        neg_mean_ll, _purchase_starts(ux, uT, counts, n_starts), penalizer_coef
     )
     params = dict(zip(PARAM_NAMES[model], np.exp(theta).tolist(), strict=True))
-    ll = float(np.sum(ll_fn(params, x, t_x, T)))
+    ll = _weighted_sum(counts, ll_fn(params, ux, ut_x, uT))
     return FitResult(
         model=model,
         params=params,
@@ -604,13 +608,13 @@ def fit_gamma_gamma(
             counts, n_use, _gamma_gamma_ll(tuple(params), ux, um, by_x, log_m, gradient)
         )
 
-    mean_m = float(np.mean(mk))
+    mean_m = _weighted_sum(counts, um) / n_use
     # (p, q, gamma) with E[spend] = p * gamma / (q - 1) equal to the observed mean.
     candidates = [(1.0, 2.0, mean_m), (5.0, 4.0, 0.6 * mean_m), (20.0, 10.0, 0.45 * mean_m)]
     starts = [np.log(np.array(c)) for c in candidates[: max(1, n_starts)]]
     theta, converged, message, values = _minimise(neg_mean_ll, starts, penalizer_coef)
     params = dict(zip(PARAM_NAMES["gamma_gamma"], np.exp(theta).tolist(), strict=True))
-    ll = gamma_gamma_log_likelihood(params, xk, mk)
+    ll = _weighted_sum(counts, gamma_gamma_log_likelihood_individual(params, ux, um))
     return FitResult(
         model="gamma_gamma",
         params=params,

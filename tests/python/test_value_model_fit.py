@@ -74,6 +74,21 @@ def test_cdnow_fit_records_what_the_sql_scoring_needs(cdnow_parameters):
     assert list(cdnow_parameters.reset_index().columns) == [n for n, _ in fit.PARAMETER_COLUMNS]
 
 
+def test_the_parameters_do_not_depend_on_the_order_of_the_inputs():
+    """Warehouses return the inputs in no particular order, and the fit step reads them
+    unsorted: every sum of the fit (starting points, likelihood, log-likelihood recorded)
+    must come out the same, to the bit, whatever the row order."""
+    summary = summarize_transactions(read_cdnow_sample(), calibration_end=CDNOW_CALIBRATION_END)
+    inputs = inputs_frame(summary)
+    fitted_at = datetime(2026, 1, 1)
+    as_read = fit.fit_value_models(inputs, SETTINGS, fitted_at)
+    for seed in (1, 2):
+        shuffled = inputs.sample(frac=1.0, random_state=seed, ignore_index=True)
+        pd.testing.assert_frame_equal(
+            fit.fit_value_models(shuffled, SETTINGS, fitted_at), as_read, check_exact=True
+        )
+
+
 def test_no_repeat_buyers_gives_reasons_not_an_exception():
     summary = pd.DataFrame(
         {"x": [0] * 30, "t_x": [0.0] * 30, "T": np.linspace(1, 30, 30), "monetary": np.nan}
