@@ -7,8 +7,10 @@ names, emails, phone, birth dates from staging) to a copy of the refreshed wareh
 from __future__ import annotations
 
 import csv
+import errno
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -117,6 +119,11 @@ def test_files_hold_the_table_sorted_and_unchanged_data_gives_the_same_bytes(db_
             "create table main_marts.ties as select case when i % 10 = 0 then null else "
             "i % 3 end as k, 'row ' || (i % 7) as label, i from range(1000) t(i) order by i desc"
         )
+        # the first column repeats, the first two do not: they decide the order alone
+        con.execute(
+            "create table main_marts.pairs as select i % 4 as day, (i * 37) % 1000 as id, "
+            "'row ' || i as label from range(1000) t(i) order by label"
+        )
     first = export_marts(db_with_pii, tmp_path / "first", salt="s")
     second = export_marts(db_with_pii, tmp_path / "second", salt="s")
     checksums = [{f["file"]: f["sha256"] for f in m["files"]} for m in (first, second)]
@@ -133,12 +140,23 @@ def test_files_hold_the_table_sorted_and_unchanged_data_gives_the_same_bytes(db_
     expected = [(None if i % 10 == 0 else i % 3, f"row {i % 7}", i) for i in range(1000)]
     # sorted() of Python: nulls last as DuckDB's default, then label, then i
     assert ties == sorted(expected, key=lambda r: (r[0] is None, r[0] or 0, r[1], r[2]))
+    with duckdb.connect() as con:
+        pairs = con.execute(f"select * from read_parquet('{out / 'pairs.parquet'}')").fetchall()
+    assert pairs == sorted((i % 4, i * 37 % 1000, f"row {i}") for i in range(1000))
 
 
-def test_csv_written_in_parts_is_the_same_bytes_as_one_copy(tmp_path):
+@pytest.mark.parametrize("kernel_copy", [True, False], ids=["copy_file_range", "without it"])
+def test_csv_written_in_parts_is_the_same_bytes_as_one_copy(tmp_path, monkeypatch, kernel_copy):
     """The CSV writer against DuckDB's own single COPY of the same Parquet file, on values
     that CSV must quote (commas, quotes, line breaks), nulls and empty strings: three parts of
-    uneven length (1,000 rows / 3) written at the same time, and one part."""
+    uneven length (1,000 rows / 3) written at the same time, and one part; the parts joined
+    by the kernel, and by Python where the system has no copy_file_range."""
+    if not kernel_copy:
+
+        def unsupported(*args, **kwargs):
+            raise OSError(errno.ENOSYS, "copy_file_range not implemented")
+
+        monkeypatch.setattr(os, "copy_file_range", unsupported, raising=False)
     parquet = tmp_path / "mart.parquet"
     with duckdb.connect() as con:
         con.execute(
