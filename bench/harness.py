@@ -981,6 +981,17 @@ def load_average() -> list[float] | None:
         return None
 
 
+def settle_disk() -> float:
+    """Write out what earlier runs left queued for the disk (os.sync), before a run and
+    untimed; return the seconds it took. A refresh leaves gigabytes of written pages behind
+    (its 5.6 GiB warehouse at 1M contacts, the exports): the next run's first steps shared the
+    disk with their writeback, so the incremental refresh's copy of the warehouse took 2.8,
+    11.2 and 28.9 s in one bench (session 24). A daily refresh starts on a quiet disk."""
+    started = time.monotonic()
+    os.sync()
+    return round(time.monotonic() - started, 2)
+
+
 # ---------------------------------------------------------------------------- the bench
 
 
@@ -1133,6 +1144,7 @@ class Bench:
         command = self.command(contender, data, as_of, out)
         result["command"] = shlex.join(command)
         result["as_of"] = as_of if contender in ("reference", "pandas") else None
+        result["settle_s"] = settle_disk()
         result["load_average_before"] = load_average()
         result["code"] = code_fingerprint()
         print(

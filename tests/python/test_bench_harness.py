@@ -699,3 +699,16 @@ def test_bytecode_state_tells_whether_imports_compile_from_source(tmp_path, monk
     assert harness.python_bytecode_state() == "compiled on first import, then cached"
     py_compile.compile(str(module))  # writes __pycache__/__init__.cpython-3xx.pyc
     assert harness.python_bytecode_state() == "precompiled"
+
+
+def test_settle_disk_syncs_and_times_it(monkeypatch):
+    calls = []
+
+    def slow_sync():
+        calls.append("sync")
+        harness.time.sleep(0.2)
+
+    monkeypatch.setattr(harness.os, "sync", slow_sync)
+    seconds = harness.settle_disk()
+    assert calls == ["sync"]
+    assert 0.2 <= seconds < 5
