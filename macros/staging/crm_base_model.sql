@@ -314,6 +314,15 @@ where not exists (
 {% endmacro %}
 
 
+{#- One contract column of a source node, by name; a compile error when the contract lacks it. -#}
+{% macro crm_contract_column(node, column_name) %}
+    {%- for column in crm_contract_columns(node) if column.name == column_name -%}
+        {{ return(column) }}
+    {%- endfor -%}
+    {{ exceptions.raise_compiler_error("no column " ~ column_name ~ " in the contract of crm." ~ node.name ~ " (_crm__sources.yml)") }}
+{% endmacro %}
+
+
 {#- The (entity, key column) a contract column references, from its `references: entity.key`. -#}
 {% macro crm_reference(columns, column_name) %}
     {%- for column in columns if column.name == column_name and column.references -%}
