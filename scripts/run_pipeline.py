@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from scripts.contract import PROJECT_DIR
-from scripts.load_landing import DEFAULT_LANDING_DIR, env_path, load_landing, print_summary
+from scripts.prepared_dbt import EXIT_NOT_RUN, PreparedDbt
 
 
 def engine_environment() -> dict[str, str]:
@@ -35,20 +35,6 @@ def engine_environment() -> dict[str, str]:
 NEEDS_VALUE_MODEL = "source:value_model+"
 
 
-# The dbt of this interpreter's environment: cron runs `.venv/bin/python -m scripts.refresh`
-# without the virtualenv on PATH.
-DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
-
-
-def run_dbt(args: list[str], target: str) -> None:
-    command = [DBT_EXECUTABLE, *args, "--target", target, "--project-dir", str(PROJECT_DIR)]
-    command += ["--profiles-dir", str(PROJECT_DIR)]
-    print("$ " + " ".join(command), flush=True)
-    completed = subprocess.run(command, cwd=PROJECT_DIR, env=engine_environment())
-    if completed.returncode != 0:
-        raise SystemExit(f"dbt {args[0]} failed on {target} (exit {completed.returncode})")
-
-
 def fit_value_model(target: str) -> None:
     """In its own process: on Spark it opens the metastore, which admits one JVM at a time."""
     command = [sys.executable, "-m", "scripts.fit_value_model", "--target", target]
@@ -64,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--target", default=os.environ.get("DBT_TARGET", "duckdb"))
     parser.add_argument(
-        "--landing", default=env_path("CRM_LANDING_DIR", DEFAULT_LANDING_DIR), type=str
+        "--landing",
+        default=os.environ.get("CRM_LANDING_DIR"),
+        help="the landing folder (env CRM_LANDING_DIR; default data/sample/landing)",
     )
     parser.add_argument(
         "--vars",
@@ -77,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
         help="build only: the caller has loaded the landing files (scripts.refresh does)",
     )
     parser.add_argument(
+        "--wait-for-go",
+        action="store_true",
+        help="start the first build's dbt, then wait for a line `go` on stdin before loading "
+        "or building (scripts.refresh starts this while it loads); without it, exit 3",
+    )
+    parser.add_argument(
         "--full-refresh",
         action="store_true",
         help="rebuild the incremental base models from all raw rows (after changing the "
@@ -84,13 +78,38 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     started = time.monotonic()
-    if not args.no_load:
-        print_summary(load_landing(Path(args.landing), args.target))
-    dbt_options = ["--vars", args.vars] if args.vars else []
-    dbt_options += ["--full-refresh"] if args.full_refresh else []
-    run_dbt(["build", "--exclude", NEEDS_VALUE_MODEL, *dbt_options], args.target)
-    fit_value_model(args.target)
-    run_dbt(["build", "--select", NEEDS_VALUE_MODEL, *dbt_options], args.target)
+    build_options = ["--full-refresh"] if args.full_refresh else []
+    env = engine_environment()
+    # Each build's dbt is started (imports, parse) while the step before it runs.
+    with PreparedDbt(
+        ["build", "--exclude", NEEDS_VALUE_MODEL, *build_options],
+        args.target,
+        env,
+        dbt_vars=args.vars,
+    ) as first_build:
+        if args.wait_for_go:
+            if sys.stdin.readline().strip() != "go":
+                print("run_pipeline: told to stop before building", flush=True)
+                return EXIT_NOT_RUN
+            started = time.monotonic()  # the wait was the caller's time
+        if not args.no_load:
+            # Imported only to load (DuckDB's module alone is about 50 MiB): scripts.refresh
+            # starts this process during its own load, whose peak it adds to.
+            from scripts.load_landing import DEFAULT_LANDING_DIR, load_landing, print_summary
+
+            landing = Path(args.landing) if args.landing else DEFAULT_LANDING_DIR
+            print_summary(load_landing(landing, args.target))
+        first_build.run()
+    # not writing target/manifest.json, which the fit reads while this one parses
+    with PreparedDbt(
+        ["build", "--select", NEEDS_VALUE_MODEL, *build_options],
+        args.target,
+        env,
+        dbt_vars=args.vars,
+        write_manifest=False,
+    ) as second_build:
+        fit_value_model(args.target)
+        second_build.run()
     print(f"done in {time.monotonic() - started:.1f} s")
     return 0
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from scripts.contract import PROJECT_DIR
-from scripts.run_pipeline import DBT_EXECUTABLE, engine_environment
+from scripts.prepared_dbt import DBT_EXECUTABLE
+from scripts.run_pipeline import engine_environment
 
 SAMPLE_LANDING = PROJECT_DIR / "data" / "sample" / "landing"
 CRAFTED_LANDING = PROJECT_DIR / "tests" / "fixtures" / "crafted" / "landing"

@@ -222,6 +222,68 @@ def test_refresh_profile_from_output_run_log_and_dbt_log(tmp_path):
 # ------------------------------------------------------------------------------ agreement
 
 
+def test_a_build_parsed_ahead_gets_its_parse_and_its_own_start_up(tmp_path):
+    """scripts.prepared_dbt parses in an invocation of its own while the step before runs;
+    the profile gives that parse to the build after it and times only what is left."""
+    t0 = 1_700_000_000.0
+
+    def iso(t: float) -> str:
+        from datetime import UTC, datetime
+
+        return datetime.fromtimestamp(t0 + t, UTC).replace(tzinfo=None).isoformat() + "Z"
+
+    output = [
+        (0.0, "== load"),  # the first build's parse runs during the load
+        (10.0, "== build_and_test"),
+        (10.5, "$ /v/bin/dbt build --exclude source:value_model+ --target duckdb"),
+        (40.0, "$ python -m scripts.fit_value_model --target duckdb"),
+        (46.0, "$ /v/bin/dbt build --select source:value_model+ --target duckdb"),
+        (70.0, "== validate_marts"),
+    ]
+    stdout = tmp_path / "stdout.log"
+    stdout.write_text("".join(f"{t0 + t:.3f} {text}\n" for t, text in output))
+    log = [
+        _dbt_event("MainReportVersion", iso(1), "parse1"),
+        _dbt_event("UnableToPartialParse", iso(2), "parse1", reason="saved manifest not found"),
+        _dbt_event("ParsePerfInfoPath", iso(4), "parse1", path="target/perf_info.json"),
+        _dbt_event("MainReportVersion", iso(10.7), "build1"),
+        _dbt_event("LogHookStartLine", iso(11.5), "build1"),
+        _dbt_event("FinishedRunningStats", iso(39), "build1", execution_time=27.5),
+        _dbt_event("MainReportVersion", iso(41), "parse2"),
+        _dbt_event("ParsePerfInfoPath", iso(43.5), "parse2", path="target/perf_info.json"),
+        _dbt_event("MainReportVersion", iso(46.25), "build2"),
+        _dbt_event("LogStartLine", iso(47), "build2"),
+        _dbt_event("FinishedRunningStats", iso(69), "build2", execution_time=22.0),
+    ]
+    dbt_log = tmp_path / "dbt.log"
+    dbt_log.write_text("\n".join(log) + "\n")
+    invocations = harness.parse_dbt_log(dbt_log)
+    assert [inv["parsed_ahead_s"] for inv in invocations] == [3.0, 2.5]
+    run = harness.ChildRun(
+        command=["x"],
+        returncode=0,
+        wall_s=75.0,
+        maxrss_kib=1,
+        tree_peak_kib=1,
+        started_epoch=t0,
+        samples=[],
+    )
+    steps = {"load": 10.0, "build_and_test": 60.0, "validate_marts": 5.0}
+    profile = harness.refresh_profile(run, {"step_seconds": steps}, stdout, dbt_log)
+    phases = profile["phases"]
+    first = "build_and_test / dbt build --exclude source:value_model+"
+    second = "build_and_test / dbt build --select source:value_model+"
+    assert phases[f"{first} / parsed ahead, during the step before"] == 3.0
+    assert phases[f"{first} / start-up: waking the parsed dbt"] == 0.2  # 10.5 s -> 10.7 s
+    assert phases[f"{first} / start-up: connect"] == 0.8  # 10.7 s -> hook at 11.5 s
+    assert phases[f"{second} / parsed ahead, during the step before"] == 2.5
+    assert phases[f"{second} / start-up: waking the parsed dbt"] == 0.25
+    assert phases[f"{second} / running nodes (dbt's timer)"] == 22.0
+    assert f"{first} / start-up: interpreter and imports" not in phases
+    assert profile["dbt_invocations"] == 2
+    assert profile["dbt_parse"] == ["saved manifest not found", "partial"]
+
+
 def test_compare_stats_names_every_difference():
     mart = {
         "contacts": 3,

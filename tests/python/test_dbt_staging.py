@@ -13,7 +13,8 @@ from datetime import datetime
 import pytest
 
 from scripts.contract import PROJECT_DIR, load_contract
-from scripts.run_pipeline import DBT_EXECUTABLE, engine_environment
+from scripts.prepared_dbt import DBT_EXECUTABLE
+from scripts.run_pipeline import engine_environment
 from tests.python.conftest import SAMPLE_LANDING, Warehouse, base_env
 from tests.python.reference_staging import read_rows, reference_staging
 

@@ -722,7 +722,21 @@ def test_full_refresh_reaches_both_dbt_builds(monkeypatch):
     from scripts import run_pipeline
 
     builds = []
-    monkeypatch.setattr(run_pipeline, "run_dbt", lambda args, target: builds.append(args))
+
+    class RecordedBuild:
+        def __init__(self, args, target, env, **options):
+            self.args = args
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info):
+            pass
+
+        def run(self):
+            builds.append(self.args)
+
+    monkeypatch.setattr(run_pipeline, "PreparedDbt", RecordedBuild)
     monkeypatch.setattr(run_pipeline, "fit_value_model", lambda target: None)
     run_pipeline.main(["--no-load", "--full-refresh"])
     run_pipeline.main(["--no-load"])

@@ -254,6 +254,9 @@ def test_a_load_that_stops_fails_the_step_with_the_loaders_message(tmp_path):
     record = runs(tmp_path / "wh")[-1]
     assert (record["failed_step"], record["files_loaded"]) == ("load", 0)
     assert not (tmp_path / "wh" / "published").exists()
+    # the build's process, started during the load to parse ahead, stops without a build
+    assert "run_pipeline: told to stop before building" in completed.stdout
+    assert not [line for line in completed.stdout.splitlines() if line.startswith("$ ")]
 
 
 def test_a_failed_prepare_stops_the_waiting_load(tmp_path):

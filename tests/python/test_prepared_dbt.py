@@ -1,0 +1,48 @@
+"""scripts.prepared_dbt: a dbt command parsed ahead runs only when told, on its own target."""
+
+from __future__ import annotations
+
+import csv
+
+import duckdb
+import pytest
+
+from scripts.contract import PROJECT_DIR
+from scripts.prepared_dbt import EXIT_NOT_RUN, PreparedDbt
+from tests.python.conftest import base_env
+
+SEED = PROJECT_DIR / "seeds" / "cost_rates.csv"
+
+
+@pytest.mark.parametrize("write_manifest", [True, False])
+def test_a_child_told_to_stop_has_parsed_and_touched_no_warehouse(tmp_path, write_manifest):
+    env = base_env(tmp_path)
+    with PreparedDbt(
+        ["seed", "--select", "cost_rates"], "duckdb", env, write_manifest=write_manifest
+    ) as prepared:
+        process = prepared.process
+    assert process.returncode == EXIT_NOT_RUN
+    assert (tmp_path / "dbt_target" / "perf_info.json").exists()  # only a parse writes it
+    # the value-model fit reads manifest.json while the second build's dbt parses
+    assert (tmp_path / "dbt_target" / "manifest.json").exists() == write_manifest
+    assert not (tmp_path / "crm.duckdb").exists()
+
+
+def test_a_child_told_to_go_runs_its_command(tmp_path):
+    env = base_env(tmp_path)
+    with PreparedDbt(["seed", "--select", "cost_rates"], "duckdb", env) as prepared:
+        prepared.run()
+    with SEED.open(newline="", encoding="utf-8") as seed:
+        expected = sorted((row["cost_item"], row["channel"]) for row in csv.DictReader(seed))
+    with duckdb.connect(str(tmp_path / "crm.duckdb"), read_only=True) as con:
+        seeded = con.execute("select cost_item, channel from main_reference.cost_rates").fetchall()
+    assert sorted(seeded) == expected
+
+
+def test_a_failing_command_stops_the_caller_with_its_name_and_exit(tmp_path):
+    # the cost-rate test without its seed: the build's node fails (dbt's exit 1)
+    env = base_env(tmp_path)
+    test = "assert_cost_rates_one_rate_per_item_and_channel_and_no_other"
+    prepared = PreparedDbt(["build", "--select", test], "duckdb", env)
+    with pytest.raises(SystemExit, match=r"dbt build failed on duckdb \(exit 1\)"):
+        prepared.run()
