@@ -18,10 +18,10 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-from contextlib import suppress
 from pathlib import Path
 
 from scripts.contract import PROJECT_DIR
+from scripts.go_signal import send_go, send_stop, wait_for_go
 
 # The dbt of this interpreter's environment: cron runs `.venv/bin/python -m scripts.refresh`
 # without the virtualenv on PATH.
@@ -70,9 +70,7 @@ class PreparedDbt:
         SystemExit naming the command when it fails, like the dbt command line would."""
         process, self.process = self.process, None
         print("$ " + " ".join(self.shown), flush=True)
-        with suppress(BrokenPipeError):  # a child whose parse failed has said why already
-            process.stdin.write(b"go\n")
-            process.stdin.close()
+        send_go(process)  # a child whose parse failed has said why already
         returncode = process.wait()
         if returncode != 0:
             raise SystemExit(f"dbt {self.args[0]} failed on {self.target} (exit {returncode})")
@@ -80,8 +78,7 @@ class PreparedDbt:
     def stop(self) -> None:
         process, self.process = self.process, None
         if process is not None:
-            with suppress(BrokenPipeError):
-                process.stdin.close()
+            send_stop(process)
             process.wait()
 
     def __enter__(self) -> PreparedDbt:
@@ -112,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parsed = dbtRunner().invoke(["parse", *options, *write])
     if not parsed.success:
         return EXIT_DBT_FAILED
-    if sys.stdin.readline().strip() != "go":
+    if not wait_for_go():
         return EXIT_NOT_RUN
     result = dbtRunner(manifest=parsed.result).invoke([*command, *options])
     if result.success:

@@ -35,7 +35,7 @@ import subprocess
 import sys
 import time
 import uuid
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,6 +44,7 @@ import duckdb
 
 from scripts import run_log
 from scripts.contract import PROJECT_DIR
+from scripts.go_signal import send_go, send_stop
 from scripts.load_landing import DEFAULT_LANDING_DIR, env_path
 from scripts.validation_report import ValidationReport
 
@@ -225,8 +226,7 @@ class Refresh:
         """A run that fails before its load closes the child's stdin: the child stops."""
         process, self.load_process = self.load_process, None
         if process is not None:
-            with suppress(BrokenPipeError):
-                process.stdin.close()
+            send_stop(process)
             process.wait()
             self.load_result.unlink(missing_ok=True)
 
@@ -235,9 +235,7 @@ class Refresh:
         A drop that fails validation is in the working copy's raw schema by then, but the
         working copy is never published after a failure."""
         process, self.load_process = self.load_process, None
-        with suppress(BrokenPipeError):  # a child that stopped already says why in its result
-            process.stdin.write(b"go\n")
-            process.stdin.close()
+        send_go(process)  # a child that stopped already says why in its result
         returncode = process.wait()
         try:
             payload = json.loads(self.load_result.read_text(encoding="utf-8"))
@@ -295,17 +293,14 @@ class Refresh:
         saying so (its output so far is shown)."""
         process, self.build_process = self.build_process, None
         if process is not None:
-            with suppress(BrokenPipeError):
-                process.stdin.close()
+            send_stop(process)
             for line in process.stdout:
                 print(line, end="", flush=True)
             process.wait()
 
     def build_and_test(self) -> None:
         process, self.build_process = self.build_process, None
-        with suppress(BrokenPipeError):  # a child that stopped already says why below
-            process.stdin.write("go\n")
-            process.stdin.close()
+        send_go(process)  # a child that stopped already says why below
         tail: collections.deque[str] = collections.deque(maxlen=30)
         with process:
             for line in process.stdout:

@@ -27,6 +27,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from scripts.go_signal import wait_for_go
+
 
 def load_and_validate(
     landing: Path,
@@ -68,9 +70,9 @@ def load_and_validate(
     }
 
 
-def wait_for_go() -> None:
-    """Block until the refresh writes `go` on stdin; stop if it closes stdin without it."""
-    if sys.stdin.readline().strip() != "go":
+def wait_for_the_refresh() -> None:
+    """Block until the refresh says go; stop if it closes stdin without it."""
+    if not wait_for_go():
         raise SystemExit("the refresh stopped before its load step (no go on stdin)")
 
 
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             args.validation_dir,
             args.run_id,
             args.checksum_cache,
-            wait_for_go if args.wait_for_go else None,
+            wait_for_the_refresh if args.wait_for_go else None,
         )
     except SystemExit as exc:  # the loader stops with SystemExit(message)
         payload = {"error": str(exc.code)}

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from scripts.contract import PROJECT_DIR
+from scripts.go_signal import wait_for_go
 from scripts.prepared_dbt import EXIT_NOT_RUN, PreparedDbt
 
 
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         dbt_vars=args.vars,
     ) as first_build:
         if args.wait_for_go:
-            if sys.stdin.readline().strip() != "go":
+            if not wait_for_go():
                 print("run_pipeline: told to stop before building", flush=True)
                 return EXIT_NOT_RUN
             started = time.monotonic()  # the wait was the caller's time

@@ -14,6 +14,8 @@ import os
 import py_compile
 import sys
 import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -108,6 +110,17 @@ def test_split_landing_keeps_all_but_the_last_days_orders_lines_invoices_payment
 # ------------------------------------------------------------------------------ profiles
 
 
+def _iso(t0: float, t: float) -> str:
+    """dbt's timestamp of the moment t seconds after t0."""
+    return datetime.fromtimestamp(t0 + t, UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+def _timestamped_output(path: Path, t0: float, output: list[tuple[float, str]]) -> Path:
+    """A refresh's output as the harness records it: each line after its epoch time."""
+    path.write_text("".join(f"{t0 + t:.3f} {text}\n" for t, text in output))
+    return path
+
+
 def _dbt_event(name: str, ts: str, invocation: str, **data) -> str:
     return json.dumps({"info": {"name": name, "ts": ts, "invocation_id": invocation}, "data": data})
 
@@ -140,34 +153,41 @@ def test_refresh_profile_from_output_run_log_and_dbt_log(tmp_path):
         (111.0, "== export"),
         (115.0, "== publish"),
     ]
-    stdout = tmp_path / "stdout.log"
-    stdout.write_text("".join(f"{t0 + t:.3f} {text}\n" for t, text in output))
-
-    def iso(t: float) -> str:
-        from datetime import UTC, datetime
-
-        return datetime.fromtimestamp(t0 + t, UTC).replace(tzinfo=None).isoformat() + "Z"
+    stdout = _timestamped_output(tmp_path / "stdout.log", t0, output)
 
     log = [
-        _dbt_event("MainReportVersion", iso(18), "a"),
-        _dbt_event("LogHookStartLine", iso(25), "a"),
+        _dbt_event("MainReportVersion", _iso(t0, 18), "a"),
+        _dbt_event("LogHookStartLine", _iso(t0, 25), "a"),
         _dbt_event(
-            "LogModelResult", iso(30), "a", **_node("stg_x", "staging/crm/stg_x.sql", "model", 3)
+            "LogModelResult",
+            _iso(t0, 30),
+            "a",
+            **_node("stg_x", "staging/crm/stg_x.sql", "model", 3),
         ),
         _dbt_event(
-            "LogModelResult", iso(40), "a", **_node("int_y", "intermediate/int_y.sql", "model", 9)
+            "LogModelResult",
+            _iso(t0, 40),
+            "a",
+            **_node("int_y", "intermediate/int_y.sql", "model", 9),
         ),
-        _dbt_event("LogTestResult", iso(41), "a", **_node("not_null_x", "nn.sql", "test", 1.5)),
-        _dbt_event("FinishedRunningStats", iso(59), "a", execution_time=34.0),
+        _dbt_event(
+            "LogTestResult", _iso(t0, 41), "a", **_node("not_null_x", "nn.sql", "test", 1.5)
+        ),
+        _dbt_event("FinishedRunningStats", _iso(t0, 59), "a", execution_time=34.0),
         "not json at all",
-        _dbt_event("MainReportVersion", iso(71), "b"),
-        _dbt_event("UnableToPartialParse", iso(72), "b", reason="profile has changed"),
-        _dbt_event("LogStartLine", iso(76), "b"),
+        _dbt_event("MainReportVersion", _iso(t0, 71), "b"),
+        _dbt_event("UnableToPartialParse", _iso(t0, 72), "b", reason="profile has changed"),
+        _dbt_event("LogStartLine", _iso(t0, 76), "b"),
         _dbt_event(
-            "LogModelResult", iso(90), "b", **_node("customers", "marts/customers.sql", "model", 12)
+            "LogModelResult",
+            _iso(t0, 90),
+            "b",
+            **_node("customers", "marts/customers.sql", "model", 12),
         ),
-        _dbt_event("LogTestResult", iso(95), "b", **_node("ut", "marts/x.yml", "unit_test", 0.5)),
-        _dbt_event("FinishedRunningStats", iso(99), "b", execution_time=23.0),
+        _dbt_event(
+            "LogTestResult", _iso(t0, 95), "b", **_node("ut", "marts/x.yml", "unit_test", 0.5)
+        ),
+        _dbt_event("FinishedRunningStats", _iso(t0, 99), "b", execution_time=23.0),
     ]
     dbt_log = tmp_path / "dbt.log"
     dbt_log.write_text("\n".join(log) + "\n")
@@ -227,11 +247,6 @@ def test_a_build_parsed_ahead_gets_its_parse_and_its_own_start_up(tmp_path):
     the profile gives that parse to the build after it and times only what is left."""
     t0 = 1_700_000_000.0
 
-    def iso(t: float) -> str:
-        from datetime import UTC, datetime
-
-        return datetime.fromtimestamp(t0 + t, UTC).replace(tzinfo=None).isoformat() + "Z"
-
     output = [
         (0.0, "== load"),  # the first build's parse runs during the load
         (10.0, "== build_and_test"),
@@ -240,20 +255,21 @@ def test_a_build_parsed_ahead_gets_its_parse_and_its_own_start_up(tmp_path):
         (46.0, "$ /v/bin/dbt build --select source:value_model+ --target duckdb"),
         (70.0, "== validate_marts"),
     ]
-    stdout = tmp_path / "stdout.log"
-    stdout.write_text("".join(f"{t0 + t:.3f} {text}\n" for t, text in output))
+    stdout = _timestamped_output(tmp_path / "stdout.log", t0, output)
     log = [
-        _dbt_event("MainReportVersion", iso(1), "parse1"),
-        _dbt_event("UnableToPartialParse", iso(2), "parse1", reason="saved manifest not found"),
-        _dbt_event("ParsePerfInfoPath", iso(4), "parse1", path="target/perf_info.json"),
-        _dbt_event("MainReportVersion", iso(10.7), "build1"),
-        _dbt_event("LogHookStartLine", iso(11.5), "build1"),
-        _dbt_event("FinishedRunningStats", iso(39), "build1", execution_time=27.5),
-        _dbt_event("MainReportVersion", iso(41), "parse2"),
-        _dbt_event("ParsePerfInfoPath", iso(43.5), "parse2", path="target/perf_info.json"),
-        _dbt_event("MainReportVersion", iso(46.25), "build2"),
-        _dbt_event("LogStartLine", iso(47), "build2"),
-        _dbt_event("FinishedRunningStats", iso(69), "build2", execution_time=22.0),
+        _dbt_event("MainReportVersion", _iso(t0, 1), "parse1"),
+        _dbt_event(
+            "UnableToPartialParse", _iso(t0, 2), "parse1", reason="saved manifest not found"
+        ),
+        _dbt_event("ParsePerfInfoPath", _iso(t0, 4), "parse1", path="target/perf_info.json"),
+        _dbt_event("MainReportVersion", _iso(t0, 10.7), "build1"),
+        _dbt_event("LogHookStartLine", _iso(t0, 11.5), "build1"),
+        _dbt_event("FinishedRunningStats", _iso(t0, 39), "build1", execution_time=27.5),
+        _dbt_event("MainReportVersion", _iso(t0, 41), "parse2"),
+        _dbt_event("ParsePerfInfoPath", _iso(t0, 43.5), "parse2", path="target/perf_info.json"),
+        _dbt_event("MainReportVersion", _iso(t0, 46.25), "build2"),
+        _dbt_event("LogStartLine", _iso(t0, 47), "build2"),
+        _dbt_event("FinishedRunningStats", _iso(t0, 69), "build2", execution_time=22.0),
     ]
     dbt_log = tmp_path / "dbt.log"
     dbt_log.write_text("\n".join(log) + "\n")
