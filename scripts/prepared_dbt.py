@@ -16,6 +16,7 @@ value-model fit reads that file while the second build's parse runs.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -39,6 +40,18 @@ def dbt_options(target: str, dbt_vars: str | None) -> list[str]:
     options = ["--target", target, "--project-dir", str(PROJECT_DIR)]
     options += ["--profiles-dir", str(PROJECT_DIR)]
     return options + (["--vars", dbt_vars] if dbt_vars else [])
+
+
+def quiet_parse_options() -> list[str]:
+    """The parse's console lines: warnings and errors only. The command after it prints dbt's
+    header again, and the parse runs during the step before, whose lines its own would
+    interleave with. The log file (logs/dbt.log) keeps every line, the parse's timing that the
+    bench reads among them. A DBT_LOG_LEVEL of the user's wins."""
+    if "DBT_LOG_LEVEL" in os.environ:
+        return []
+    # --log-level alone would set the file's level too
+    file_level = os.environ.get("DBT_LOG_LEVEL_FILE", "debug")
+    return ["--log-level", "warn", "--log-level-file", file_level]
 
 
 class PreparedDbt:
@@ -106,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
 
     options = dbt_options(args.target, args.vars)
     write = ["--no-write-json"] if args.no_write_manifest else []
-    parsed = dbtRunner().invoke(["parse", *options, *write])
+    parsed = dbtRunner().invoke(["parse", *options, *write, *quiet_parse_options()])
     if not parsed.success:
         return EXIT_DBT_FAILED
     if not wait_for_go():

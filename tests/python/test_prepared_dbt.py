@@ -46,3 +46,26 @@ def test_a_failing_command_stops_the_caller_with_its_name_and_exit(tmp_path):
     prepared = PreparedDbt(["build", "--select", test], "duckdb", env)
     with pytest.raises(SystemExit, match=r"dbt build failed on duckdb \(exit 1\)"):
         prepared.run()
+
+
+def test_the_parse_keeps_quiet_on_the_console_and_logs_to_the_file(tmp_path, capfd):
+    # The parse runs during the step before: its lines would interleave with that step's, and
+    # the command prints dbt's header anyway. The log file keeps both invocations.
+    env = base_env(tmp_path)
+    env.pop("DBT_LOG_LEVEL", None)
+    env.pop("DBT_LOG_LEVEL_FILE", None)
+    with PreparedDbt(["ls", "--resource-type", "seed"], "duckdb", env) as prepared:
+        prepared.run()
+    console = capfd.readouterr().out
+    assert console.count("Running with dbt") == 1
+    assert "crm_warehouse.cost_rates" in console
+    log = (tmp_path / "dbt_logs" / "dbt.log").read_text(encoding="utf-8")
+    assert log.count("Running with dbt") == 2
+    assert "Performance info:" in log  # the parse's own event, which the bench times it by
+
+
+def test_a_users_log_level_reaches_the_parse(tmp_path, capfd):
+    env = {**base_env(tmp_path), "DBT_LOG_LEVEL": "info"}
+    with PreparedDbt(["ls", "--resource-type", "seed"], "duckdb", env) as prepared:
+        prepared.run()
+    assert capfd.readouterr().out.count("Running with dbt") == 2
