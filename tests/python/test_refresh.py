@@ -11,6 +11,7 @@ the same marts as one refresh of all files.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import math
@@ -19,6 +20,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -28,7 +30,8 @@ import pytest
 
 from scripts import run_log
 from scripts.contract import PROJECT_DIR
-from scripts.refresh import EXIT_LOCKED
+from scripts.refresh import EXIT_LOCKED, Layout, Refresh, StepFailed
+from scripts.run_pipeline import FIT_ANNOUNCEMENT
 
 CRAFTED_LANDING = PROJECT_DIR / "tests" / "fixtures" / "crafted" / "landing"
 SAMPLE_LANDING = PROJECT_DIR / "data" / "sample" / "landing"
@@ -272,6 +275,86 @@ def test_a_failed_prepare_stops_the_waiting_load(tmp_path):
     record = runs(warehouse)[-1]
     assert (record["failed_step"], record["files_loaded"]) == ("prepare", 0)
     assert sorted(p.name for p in (warehouse / "work").iterdir()) == []
+
+
+class StandInBuild:
+    """A build's child that prints the fit's announcement, then waits until the refresh has
+    made its validator (a flag file) and exits 0, or gives up after 60 s and exits 5."""
+
+    def __init__(self, tmp_path: Path, announce_fit: bool = True):
+        self.flag = tmp_path / "validator-made"
+        announcement = f"{FIT_ANNOUNCEMENT} --target duckdb" if announce_fit else "no fit"
+        script = (
+            "import sys, time, pathlib\n"
+            "sys.stdin.readline()\n"
+            f"print('first build done'); print({announcement!r}, flush=True)\n"
+            f"flag = pathlib.Path({str(self.flag)!r})\n"
+            "deadline = time.monotonic() + 60\n"
+            "while not flag.exists() and time.monotonic() < deadline: time.sleep(0.05)\n"
+            "sys.exit(0 if flag.exists() else 5)\n"
+        )
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", script],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+
+def refresh_with_stand_in_build(tmp_path: Path, build: StandInBuild, make) -> Refresh:
+    args = argparse.Namespace(landing=str(SAMPLE_LANDING))  # all that build_and_test reads
+    refresh = Refresh(args, Layout(tmp_path / "wh"), "run-1")
+    refresh.build_process = build.process
+    refresh.make_validator = make
+    return refresh
+
+
+def test_the_validator_is_made_on_a_thread_while_the_build_fits(tmp_path):
+    build = StandInBuild(tmp_path)
+    made_on = []
+
+    def make():
+        made_on.append(threading.current_thread().name)
+        build.flag.touch()  # the stand-in build finishes only now: the build is still running
+        return "validator"
+
+    refresh = refresh_with_stand_in_build(tmp_path, build, make)
+    refresh.build_and_test()  # raises StepFailed if the child gave up waiting (exit 5)
+    assert refresh.validator_instance() == "validator"
+    assert refresh.validator_instance() == "validator"
+    assert len(made_on) == 1 and made_on[0].startswith("validator")
+
+
+def test_a_validator_that_fails_on_its_thread_fails_the_step_that_needs_it(tmp_path):
+    build = StandInBuild(tmp_path)
+
+    def make():
+        build.flag.touch()
+        raise RuntimeError("great-expectations could not make its context")
+
+    refresh = refresh_with_stand_in_build(tmp_path, build, make)
+    refresh.build_and_test()
+    failing = "RuntimeError: great-expectations could not make"
+    with pytest.raises(StepFailed, match=failing), refresh.step("validate_marts"):
+        refresh.validator_instance()
+
+
+def test_without_a_fit_the_validator_is_made_when_needed(tmp_path):
+    # a build that fails before the fit announces none: no thread, no great-expectations
+    build = StandInBuild(tmp_path, announce_fit=False)
+    build.flag.touch()
+    made_on = []
+
+    def make():
+        made_on.append(threading.current_thread().name)
+        return "validator"
+
+    refresh = refresh_with_stand_in_build(tmp_path, build, make)
+    refresh.build_and_test()
+    assert refresh.validator_made is None and made_on == []
+    assert refresh.validator_instance() == "validator"
+    assert made_on == [threading.main_thread().name]
 
 
 def test_concurrent_refresh_is_refused_and_a_rerun_gives_identical_marts(warehouse_copy):
