@@ -1029,6 +1029,23 @@ def module_available(module: str) -> bool:
         return False
 
 
+def dbt_target_for(workdir: Path, project_dir: Path = PROJECT_DIR) -> Path:
+    """The bench's dbt target folder in `workdir`, emptied first when it was made for another
+    checkout of the project. dbt's saved partial parse keeps each seed's absolute path, and
+    dbt reuses it from another project folder: a kept workdir benched from a new clone
+    loaded the seeds of the clone before it, or failed when that was gone (session 26)."""
+    target = workdir / "dbt_target"
+    made_for = target / "crm_project_dir"
+    if target.exists() and not (
+        made_for.is_file() and made_for.read_text(encoding="utf-8") == str(project_dir)
+    ):
+        print(f"[bench] {target} was made for another checkout: emptied", flush=True)
+        shutil.rmtree(target)
+    target.mkdir(parents=True, exist_ok=True)
+    made_for.write_text(str(project_dir), encoding="utf-8")
+    return target
+
+
 class Bench:
     def __init__(self, args: argparse.Namespace, argv: list[str]):
         self.args = args
@@ -1036,7 +1053,7 @@ class Bench:
         self.workdir: Path = args.workdir
         self.runs_dir = self.workdir / "runs" / self.bench_id
         self.refresh_dir = self.workdir / "refresh"  # one fixed path: see decisions below
-        self.target_dir = self.workdir / "dbt_target"
+        self.target_dir = dbt_target_for(self.workdir)
         from scripts.prepared_dbt import DBT_EXECUTABLE
         from scripts.run_pipeline import engine_environment
 

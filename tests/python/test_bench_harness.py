@@ -790,3 +790,18 @@ def test_settle_disk_syncs_and_times_it(monkeypatch):
     seconds = harness.settle_disk()
     assert calls == ["sync"]
     assert 0.2 <= seconds < 5
+
+
+def test_the_dbt_target_folder_is_emptied_when_made_for_another_checkout(tmp_path):
+    first = harness.dbt_target_for(tmp_path, Path("/checkouts/a"))
+    (first / "partial_parse.msgpack").write_bytes(b"the parse of checkout a")
+    assert harness.dbt_target_for(tmp_path, Path("/checkouts/a")) == first
+    assert (first / "partial_parse.msgpack").exists()  # the same checkout keeps its parse
+    second = harness.dbt_target_for(tmp_path, Path("/checkouts/b"))
+    assert second == first
+    assert sorted(p.name for p in second.iterdir()) == ["crm_project_dir"]
+    # a folder kept from before the bench marked it is emptied too
+    (second / "crm_project_dir").unlink()
+    (second / "manifest.json").write_text("{}")
+    harness.dbt_target_for(tmp_path, Path("/checkouts/b"))
+    assert not (second / "manifest.json").exists()
