@@ -36,14 +36,15 @@ def engine_environment() -> dict[str, str]:
 NEEDS_VALUE_MODEL = "source:value_model+"
 
 
+FIT_MODULE = "scripts.fit_value_model"
 #: The start of the line printed when the first build has succeeded and the fit begins:
 #: scripts.refresh makes the mart validation's great-expectations context then.
-FIT_ANNOUNCEMENT = "$ python -m scripts.fit_value_model"
+FIT_ANNOUNCEMENT = f"$ python -m {FIT_MODULE}"
 
 
 def fit_value_model(target: str) -> None:
     """In its own process: on Spark it opens the metastore, which admits one JVM at a time."""
-    command = [sys.executable, "-m", "scripts.fit_value_model", "--target", target]
+    command = [sys.executable, "-m", FIT_MODULE, "--target", target]
     print(f"{FIT_ANNOUNCEMENT} --target {target}", flush=True)
     completed = subprocess.run(command, cwd=PROJECT_DIR, env=engine_environment())
     if completed.returncode != 0:
