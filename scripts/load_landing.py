@@ -280,15 +280,25 @@ class DuckDBTarget:
         return {(r[0], r[1]) for r in rows}
 
     def write(self, entity: EntitySpec, select_sql: str, manifest_row: dict) -> None:
-        self.con.execute("begin transaction")
+        # The raw rows may be stored in any order: their line numbers are the staged file's
+        # row ids (select_for_raw), fixed when it was staged. Appended in order, a large file
+        # made DuckDB rewrite the table when the load committed (the 1M landing: 89 s to
+        # load, 20 s of it in two commits and the close; docs/decisions.md). The setting is
+        # the database's, and the next file's staging needs the order back: its row ids must
+        # be its line numbers.
+        self.con.execute("set preserve_insertion_order = false")
         try:
-            if select_sql:
-                self.con.execute(f"insert into {self._table(entity.name)} {select_sql}")
-            self._insert_manifest(manifest_row)
-            self.con.execute("commit")
-        except Exception:
-            self.con.execute("rollback")
-            raise
+            self.con.execute("begin transaction")
+            try:
+                if select_sql:
+                    self.con.execute(f"insert into {self._table(entity.name)} {select_sql}")
+                self._insert_manifest(manifest_row)
+                self.con.execute("commit")
+            except Exception:
+                self.con.execute("rollback")
+                raise
+        finally:
+            self.con.execute("reset preserve_insertion_order")
 
     def record_refusal(self, manifest_row: dict) -> None:
         self._insert_manifest(manifest_row)

@@ -247,3 +247,27 @@ def test_parquet_and_unknown_columns(tmp_path, warehouse):
     assert query(warehouse, "select order_id, ordered_at, status from raw.orders") == [
         ("O9", "2026-02-01 12:00:00", "paid")
     ]
+
+
+def test_line_numbers_of_a_file_large_enough_to_be_read_in_parallel(tmp_path, warehouse):
+    """DuckDB stages a file of about a million rows on several threads, and the raw rows are
+    appended in any order; each row must still carry its own line number. The small file
+    loaded first checks that the second one is staged in order again after that append."""
+    landing = tmp_path / "landing"
+    write_csv(landing / "orders/2026-11-01.csv", ORDER_HEADER, [order_row("O1")])
+    lines = 1_000_000  # smaller files were staged on one thread here, in order either way
+    big = landing / "orders/2026-11-02.csv"
+    with big.open("w", encoding="utf-8") as out:
+        out.write(",".join(ORDER_HEADER) + "\n")
+        tail = ",".join(order_row("")[1:])
+        out.writelines(f"L{line},{tail}\n" for line in range(1, lines + 1))
+
+    outcomes = outcome_by_file(load_landing(landing))
+
+    assert outcomes["orders/2026-11-02.csv"].rows == lines
+    [(rows, misnumbered)] = query(
+        warehouse,
+        "select count(*), count(*) filter (where order_id <> 'L' || _source_row_number) "
+        "from raw.orders where _source_file = 'orders/2026-11-02.csv'",
+    )
+    assert (rows, misnumbered) == (lines, 0)
