@@ -34,6 +34,9 @@ EXIT_NOT_RUN = 3
 EXIT_NODE_FAILED = 1
 EXIT_DBT_FAILED = 2
 
+#: How DuckDB's error starts when a query needs more memory than its bound allows.
+DUCKDB_OUT_OF_MEMORY = "Out of Memory Error"
+
 
 def dbt_options(target: str, dbt_vars: str | None) -> list[str]:
     """What the parse and the command share: the project, profiles, target and vars."""
@@ -52,6 +55,20 @@ def quiet_parse_options() -> list[str]:
     # --log-level alone would set the file's level too
     file_level = os.environ.get("DBT_LOG_LEVEL_FILE", "debug")
     return ["--log-level", "warn", "--log-level-file", file_level]
+
+
+def out_of_memory_advice(target: str, messages: list[str | None]) -> str | None:
+    """What to do when a DuckDB node ran out of its memory bound, or None. DuckDB's own advice,
+    which dbt prints, names SQL settings; here the bound is set from the environment, and a
+    bound that sufficed yesterday can fail as the data grows (docs/benchmarks.md, 3M run)."""
+    if target != "duckdb" or not any(DUCKDB_OUT_OF_MEMORY in (m or "") for m in messages):
+        return None
+    bound = os.environ.get("CRM_DUCKDB_MEMORY_LIMIT")
+    now = f"now {bound}" if bound else "unset, so the dbt profile's default"
+    return (
+        f"DuckDB ran out of its memory bound (CRM_DUCKDB_MEMORY_LIMIT, {now}). Run again "
+        "with a larger bound, e.g. CRM_DUCKDB_MEMORY_LIMIT=4GB (README.md, 'Large extracts')."
+    )
 
 
 class PreparedDbt:
@@ -127,6 +144,12 @@ def main(argv: list[str] | None = None) -> int:
     result = dbtRunner(manifest=parsed.result).invoke([*command, *options])
     if result.success:
         return 0
+    # a failed node's error is its message; an error dbt raises (`show`) is the exception
+    node_results = getattr(result.result, "results", None) or []
+    messages = [node.message for node in node_results] + [str(result.exception or "")]
+    advice = out_of_memory_advice(args.target, messages)
+    if advice:
+        print(advice, file=sys.stderr, flush=True)
     return EXIT_DBT_FAILED if result.exception is not None else EXIT_NODE_FAILED
 
 

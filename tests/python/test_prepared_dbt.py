@@ -39,13 +39,38 @@ def test_a_child_told_to_go_runs_its_command(tmp_path):
     assert sorted(seeded) == expected
 
 
-def test_a_failing_command_stops_the_caller_with_its_name_and_exit(tmp_path):
+def test_a_failing_command_stops_the_caller_with_its_name_and_exit(tmp_path, capfd):
     # the cost-rate test without its seed: the build's node fails (dbt's exit 1)
     env = base_env(tmp_path)
     test = "assert_cost_rates_one_rate_per_item_and_channel_and_no_other"
     prepared = PreparedDbt(["build", "--select", test], "duckdb", env)
     with pytest.raises(SystemExit, match=r"dbt build failed on duckdb \(exit 1\)"):
         prepared.run()
+    assert "CRM_DUCKDB_MEMORY_LIMIT" not in capfd.readouterr().err  # not a memory failure
+
+
+@pytest.mark.parametrize(
+    "command, bound, exit_code",
+    [
+        # a seed's 30 MiB batch under a 1 MB bound: a failed node, as a large model fails
+        (["seed", "--select", "cost_rates"], "1MB", 1),
+        # a list of 50 million integers held whole (DuckDB cannot spill it): dbt itself
+        # raises for `show`, and the error is its exception, not a node's message
+        (["show", "--inline", "select len(list(i)) as n from range(50000000) as t(i)"], "64MB", 2),
+    ],
+    ids=["node", "dbt_exception"],
+)
+def test_running_out_of_duckdbs_memory_names_the_bound_to_raise(
+    tmp_path, capfd, command, bound, exit_code
+):
+    env = {**base_env(tmp_path), "CRM_DUCKDB_MEMORY_LIMIT": bound}
+    prepared = PreparedDbt(command, "duckdb", env)
+    failed = rf"dbt {command[0]} failed on duckdb \(exit {exit_code}\)"
+    with pytest.raises(SystemExit, match=failed):
+        prepared.run()
+    streams = capfd.readouterr()
+    assert "Out of Memory Error" in streams.out + streams.err  # dbt's report of DuckDB's error
+    assert f"CRM_DUCKDB_MEMORY_LIMIT, now {bound}" in streams.err
 
 
 def test_the_parse_keeps_quiet_on_the_console_and_logs_to_the_file(tmp_path, capfd):
