@@ -489,12 +489,15 @@ def generator_drops(drop_days: int) -> int:
     return max(4, drop_days + 1)
 
 
-def profile_default_threads() -> str:
-    """The DuckDB output's dbt threads when CRM_DBT_THREADS is unset, read from profiles.yml
-    (its `env_var('CRM_DBT_THREADS', 'N')` default), for the record of a run."""
+def duckdb_profile_setting(variable: str) -> str:
+    """A setting of the DuckDB output for the record of a run: the environment's value of
+    `variable`, else its `env_var('<variable>', '<default>')` default in profiles.yml (the
+    DuckDB output's, not PostgreSQL's)."""
+    if os.environ.get(variable):
+        return os.environ[variable]
     text = (PROJECT_DIR / "profiles.yml").read_text(encoding="utf-8")
     duckdb_output = text.split("    duckdb:", 1)[-1].split("\n    postgres:", 1)[0]
-    found = re.search(r"env_var\('CRM_DBT_THREADS', '(\d+)'\)", duckdb_output)
+    found = re.search(rf"env_var\('{variable}', '([^']+)'\)", duckdb_output)
     return f"{found.group(1)} (profiles.yml default)" if found else "profiles.yml default"
 
 
@@ -1082,7 +1085,8 @@ class Bench:
                 "contenders": args.contenders,
                 "workdir": str(args.workdir),
                 "sample_interval_s": args.sample_interval,
-                "dbt_threads": os.environ.get("CRM_DBT_THREADS") or profile_default_threads(),
+                "dbt_threads": duckdb_profile_setting("CRM_DBT_THREADS"),
+                "duckdb_memory_limit": duckdb_profile_setting("CRM_DUCKDB_MEMORY_LIMIT"),
             },
             "machine": machine_facts(args.workdir),
             "versions": package_versions(),
@@ -1782,7 +1786,8 @@ def render_results(payload: dict) -> str:
         f"{payload.get('load_average_end')} at the end  ",
         "Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()) + "  ",
         f"Repeats: {repeats_text(payload)} per contender, interleaved (order rotated "
-        f"per repeat), median shown; dbt threads {payload['settings']['dbt_threads']}.",
+        f"per repeat), median shown; dbt threads {payload['settings']['dbt_threads']}, "
+        f"DuckDB memory bound {payload['settings'].get('duckdb_memory_limit', 'not recorded')}.",
         "",
     ]
     out += code_warning(payload)

@@ -760,9 +760,18 @@ def test_memory_timeline_has_one_row_per_sample_and_a_column_per_program(tmp_pat
     ]
 
 
-def test_the_run_record_names_the_duckdb_thread_default_of_the_profile():
-    # the DuckDB output's default, not PostgreSQL's (4): the harness runs DuckDB
-    assert harness.profile_default_threads() == "1 (profiles.yml default)"
+def test_the_run_record_names_the_duckdb_settings_of_the_profile_or_the_environment(
+    monkeypatch,
+):
+    monkeypatch.delenv("CRM_DBT_THREADS", raising=False)
+    monkeypatch.delenv("CRM_DUCKDB_MEMORY_LIMIT", raising=False)
+    # the DuckDB output's defaults, not PostgreSQL's (4 threads): the harness runs DuckDB
+    assert harness.duckdb_profile_setting("CRM_DBT_THREADS") == "1 (profiles.yml default)"
+    memory = harness.duckdb_profile_setting("CRM_DUCKDB_MEMORY_LIMIT")
+    assert memory == "2GB (profiles.yml default)"
+    # a run at 3M needed a larger bound: the record must say which one it ran with
+    monkeypatch.setenv("CRM_DUCKDB_MEMORY_LIMIT", "4GB")
+    assert harness.duckdb_profile_setting("CRM_DUCKDB_MEMORY_LIMIT") == "4GB"
 
 
 def test_bytecode_state_tells_whether_imports_compile_from_source(tmp_path, monkeypatch):
