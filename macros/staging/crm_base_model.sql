@@ -121,7 +121,7 @@ typed as (
 
 ),
 
-checked as (
+checked as {% if parents %}{{ crm_materialized_on_duckdb() }} {% endif %}(
 
     select
         {%- for column in columns %}
