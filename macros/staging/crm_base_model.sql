@@ -121,6 +121,8 @@ typed as (
 
 ),
 
+{# With parents, their lookups' hash tables would otherwise share DuckDB's memory bound with
+    the rank's window below (crm_materialized_on_duckdb); without, there is nothing to part. -#}
 checked as {% if parents %}{{ crm_materialized_on_duckdb() }} {% endif %}(
 
     select
