@@ -1,13 +1,7 @@
 {#- The customer mart: one row per contact with every fact, value and profitability
     measure (int_customers_facts), the predicted lifetime value, and every classification
     with the reason it was chosen. -#}
-with facts as (
-
-    select * from {{ ref('int_customers_facts') }}
-
-),
-
-assembled as (
+with assembled as (
 
     select
         facts.*,
@@ -61,23 +55,19 @@ assembled as (
         strategy.strategy,
         strategy.strategy_rule,
         strategy.strategy_reason
-    from facts
-    left join {{ ref('int_customers_value_predictions') }} as predictions
-        on facts.contact_id = predictions.contact_id
-    left join {{ ref('int_customers_activity') }} as activity
-        on facts.contact_id = activity.contact_id
-    left join {{ ref('int_customers_lifecycle') }} as lifecycle
-        on facts.contact_id = lifecycle.contact_id
-    left join {{ ref('int_customers_relationship') }} as relationship
-        on facts.contact_id = relationship.contact_id
-    left join {{ ref('int_customers_value_tier') }} as tiers
-        on facts.contact_id = tiers.contact_id
-    left join {{ ref('int_customers_types') }} as customer_types_flags
-        on facts.contact_id = customer_types_flags.contact_id
-    left join {{ ref('int_customers_service_profile') }} as service
-        on facts.contact_id = service.contact_id
-    left join {{ ref('int_customers_strategy') }} as strategy
-        on facts.contact_id = strategy.contact_id
+    from {{ crm_per_contact_models_side_by_side(
+        (ref('int_customers_facts'), 'facts'),
+        [
+            (ref('int_customers_value_predictions'), 'predictions'),
+            (ref('int_customers_activity'), 'activity'),
+            (ref('int_customers_lifecycle'), 'lifecycle'),
+            (ref('int_customers_relationship'), 'relationship'),
+            (ref('int_customers_value_tier'), 'tiers'),
+            (ref('int_customers_types'), 'customer_types_flags'),
+            (ref('int_customers_service_profile'), 'service'),
+            (ref('int_customers_strategy'), 'strategy'),
+        ],
+    ) }}
 
 )
 

@@ -4,12 +4,17 @@ hand (tests/fixtures/crafted/README.md explains each one), on every engine."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
+import shutil
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
+
+import pytest
 
 from scripts.contract import PROJECT_DIR
-from tests.python.conftest import Warehouse
+from tests.python.conftest import Warehouse, dbt
 
 CRAFTED = PROJECT_DIR / "tests" / "fixtures" / "crafted"
 
@@ -61,3 +66,36 @@ def test_every_measure_matches_the_hand_worked_values(crafted_warehouse: Warehou
                 continue
             mismatches.append(f"{contact_id}.{column}: expected {want!r}, got {got!r}")
     assert not mismatches, "\n".join(mismatches)
+
+
+@pytest.mark.parametrize("crafted_warehouse", ["duckdb"], indirect=True, scope="session")
+def test_a_per_contact_model_missing_a_contact_stops_the_mart_naming_it(
+    crafted_warehouse: Warehouse, tmp_path: Path
+):
+    """On DuckDB the mart puts the per-contact models beside the facts by position in
+    contact_id order; a model that lost a contact must fail the build, not shift every later
+    contact's classifications onto its neighbour."""
+    source = Path(crafted_warehouse.env["CRM_DUCKDB_PATH"])
+    copy_path = tmp_path / source.name
+    shutil.copyfile(source, copy_path)
+    copy = dataclasses.replace(
+        crafted_warehouse, env={**crafted_warehouse.env, "CRM_DUCKDB_PATH": str(copy_path)}
+    )
+    contacts = sorted(
+        row[0]
+        for row in copy.query(
+            f"select contact_id from {copy.schema('intermediate')}.int_customers_facts"
+        )
+    )
+    lost = contacts[1]
+    copy.execute(
+        f"delete from {copy.schema('intermediate')}.int_customers_types where contact_id = '{lost}'"
+    )
+
+    completed = dbt(copy, "run", "--select", "customers", check=False)
+
+    assert completed.returncode != 0
+    assert (
+        "int_customers_types must have exactly the contacts of int_customers_facts, one row "
+        f"each, but in contact_id order its {contacts[2]} stands beside {lost}"
+    ) in completed.stdout
