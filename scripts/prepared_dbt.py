@@ -67,7 +67,8 @@ def out_of_memory_advice(target: str, messages: list[str | None]) -> str | None:
     now = f"now {bound}" if bound else "unset, so the dbt profile's default"
     return (
         f"DuckDB ran out of its memory bound (CRM_DUCKDB_MEMORY_LIMIT, {now}). Run again "
-        "with a larger bound (3M contacts completed with 4GB; README.md, 'Large extracts')."
+        "with a larger bound (README.md, 'Large extracts', gives the bounds measured at each "
+        "scale)."
     )
 
 

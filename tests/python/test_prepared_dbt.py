@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from scripts.contract import PROJECT_DIR
-from scripts.prepared_dbt import EXIT_NOT_RUN, PreparedDbt
+from scripts.prepared_dbt import EXIT_NOT_RUN, PreparedDbt, out_of_memory_advice
 from tests.python.conftest import base_env
 
 SEED = PROJECT_DIR / "seeds" / "cost_rates.csv"
@@ -94,3 +94,27 @@ def test_a_users_log_level_reaches_the_parse(tmp_path, capfd):
     with PreparedDbt(["ls", "--resource-type", "seed"], "duckdb", env) as prepared:
         prepared.run()
     assert capfd.readouterr().out.count("Running with dbt") == 2
+
+
+# the message dbt relays from DuckDB when a node exceeds the bound (3M run, session 29)
+DUCKDB_PIN_FAILURE = (
+    "Out of Memory Error: failed to pin block of size 256.0 KiB (1.8 GiB/1.8 GiB used)"
+)
+
+
+def test_out_of_memory_advice_names_the_variable_and_the_bound_it_ran_with(monkeypatch):
+    monkeypatch.setenv("CRM_DUCKDB_MEMORY_LIMIT", "3GB")
+    advice = out_of_memory_advice("duckdb", [None, "Runtime Error", DUCKDB_PIN_FAILURE])
+    assert advice.startswith(
+        "DuckDB ran out of its memory bound (CRM_DUCKDB_MEMORY_LIMIT, now 3GB)"
+    )
+    assert "Run again with a larger bound" in advice
+
+    monkeypatch.delenv("CRM_DUCKDB_MEMORY_LIMIT")
+    advice = out_of_memory_advice("duckdb", [DUCKDB_PIN_FAILURE])
+    assert "(CRM_DUCKDB_MEMORY_LIMIT, unset, so the dbt profile's default)" in advice
+
+
+def test_out_of_memory_advice_is_only_for_duckdb_running_out_of_memory():
+    assert out_of_memory_advice("duckdb", [None, "Binder Error: column not found"]) is None
+    assert out_of_memory_advice("postgres", [DUCKDB_PIN_FAILURE]) is None
