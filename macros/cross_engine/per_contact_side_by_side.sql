@@ -10,8 +10,8 @@
     naming the model, if a row's keys disagree (a model with a contact more or less, or rows out
     of order): the mart is never assembled from misaligned rows.
 
-    PostgreSQL and Spark have no positional join; each of their hash joins spills on its own,
-    so they keep the left joins (which also mean the same rows when the contacts agree).
+    PostgreSQL and Spark have no positional join and spill each hash join on its own, so they
+    keep the left joins, which give the same rows when the contacts agree.
 
     `facts` and each lookup are (relation, alias) pairs; the aliases name the columns in the
     caller's select list. -#}
